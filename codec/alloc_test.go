@@ -1,0 +1,79 @@
+//go:build !race
+
+package codec
+
+import (
+	"testing"
+
+	"github.com/gobwas/ws"
+)
+
+// TestZeroAllocs holds the hot paths to zero allocations. The race
+// detector adds allocations of its own, hence the build tag.
+func TestZeroAllocs(t *testing.T) {
+	upgrade := []byte(chromeUpgrade)
+	poll := []byte(pollGET)
+	r := Request{Headers: make([]Header, 0, 64)}
+	frame := []byte{0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4}
+	payload := make([]byte, 70000)
+	dst := make([]byte, 0, 80000)
+	key := []byte("dGhlIHNhbXBsZSBub25jZQ==")
+	body := []byte(`{"msg":"hello"}`)
+	extra := []byte("Sec-WebSocket-Version: 13\r\n")
+	query := []byte("uid=42&since=1700000000123&ch=news%2Fsports")
+	chunked := []byte("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+
+	tests := []struct {
+		name string
+		fn   func()
+	}{
+		{"ParseRequest/upgrade", func() {
+			if _, err := ParseRequest(upgrade, &r, Limits{}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"ParseRequest/poll", func() {
+			if _, err := ParseRequest(poll, &r, Limits{}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"ParseRequest/needmore", func() { _, _ = ParseRequest(upgrade[:100], &r, Limits{}) }},
+		{"Request.Header", func() { _ = r.Header("Sec-WebSocket-Key") }},
+		{"CheckUpgrade", func() {
+			_, _ = ParseRequest(upgrade, &r, Limits{})
+			if _, err := CheckUpgrade(&r); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"ParseFrameHeader", func() {
+			if _, _, err := ParseFrameHeader(frame); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"AppendFrameHeader", func() {
+			_ = AppendFrameHeader(dst[:0], ws.Header{Fin: true, OpCode: ws.OpText, Masked: true, Length: 1 << 20})
+		}},
+		{"AppendFrame/125B", func() { _ = AppendFrame(dst[:0], ws.OpText, payload[:125]) }},
+		{"AppendFrame/70000B", func() { _ = AppendFrame(dst[:0], ws.OpBinary, payload) }},
+		{"AppendCloseFrame", func() { _ = AppendCloseFrame(dst[:0], ws.StatusGoingAway, "server shutting down") }},
+		{"CheckClosePayload", func() { _, _ = CheckClosePayload([]byte{0x03, 0xe8, 'o', 'k'}) }},
+		{"AppendAcceptKey", func() { _ = AppendAcceptKey(dst[:0], key) }},
+		{"AppendUpgradeResponse", func() { _ = AppendUpgradeResponse(dst[:0], key) }},
+		{"AppendResponse", func() { _ = AppendResponse(dst[:0], 200, "application/json", extra, body, false) }},
+		{"QueryValue", func() {
+			if _, ok, err := QueryValue(dst[:0], query, "ch"); !ok || err != nil {
+				t.Fatal(ok, err)
+			}
+		}},
+		{"ParseChunkedBody", func() {
+			if _, _, err := ParseChunkedBody(chunked, dst[:0], 1024); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		if n := testing.AllocsPerRun(100, tc.fn); n != 0 {
+			t.Errorf("%s: %v allocs/op, want 0", tc.name, n)
+		}
+	}
+}

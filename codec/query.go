@@ -1,0 +1,136 @@
+package codec
+
+// Query helpers for application/x-www-form-urlencoded query strings, the
+// form browsers and fetch() use (WHATWG URL §5.1): pairs split at '&', key
+// and value at the first '=', '+' meaning SP and %HH escapes. Nothing here
+// allocates when the destination slices have capacity.
+
+// NextQueryPair returns the first non-empty pair of q and the rest of q
+// after its '&'. key and value are still escaped; value is empty when the
+// pair has no '='. Empty pairs ("&&") are skipped. When q holds no more
+// pairs, key, value and rest are all nil; otherwise rest is non-nil (maybe
+// empty), so a loop reads:
+//
+//	for k, v, rest := NextQueryPair(q); rest != nil; k, v, rest = NextQueryPair(rest) {
+//		...
+//	}
+func NextQueryPair(q []byte) (key, value, rest []byte) {
+	for len(q) > 0 && q[0] == '&' {
+		q = q[1:]
+	}
+	if len(q) == 0 {
+		return nil, nil, nil
+	}
+	pair := q
+	rest = q[len(q):]
+	for i, c := range q {
+		if c == '&' {
+			pair, rest = q[:i], q[i+1:]
+			break
+		}
+	}
+	key, value = pair, pair[len(pair):]
+	for i, c := range pair {
+		if c == '=' {
+			key, value = pair[:i], pair[i+1:]
+			break
+		}
+	}
+	return key, value, rest
+}
+
+// AppendUnescape appends src to dst with %HH escapes decoded and '+'
+// turned into SP. A '%' not followed by two hex digits is ErrBadRequest,
+// with dst returned unchanged. The result may hold any byte, including NUL
+// and invalid UTF-8: validating it is the caller's job.
+func AppendUnescape(dst, src []byte) ([]byte, error) {
+	n := len(dst)
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch c {
+		case '+':
+			c = ' '
+		case '%':
+			if i+2 >= len(src) {
+				return dst[:n], ErrBadRequest
+			}
+			hi, ok1 := unhex(src[i+1])
+			lo, ok2 := unhex(src[i+2])
+			if !ok1 || !ok2 {
+				return dst[:n], ErrBadRequest
+			}
+			c = hi<<4 | lo
+			i += 2
+		}
+		dst = append(dst, c)
+	}
+	return dst, nil
+}
+
+// QueryValue finds the first pair of rawQuery whose unescaped key equals
+// key and returns dst with that pair's unescaped value appended, and
+// ok = true. When no key matches it returns dst unchanged and ok = false.
+// err is ErrBadRequest when a key examined before the match, or the
+// matched value, holds a bad escape. It allocates only when dst lacks
+// capacity.
+func QueryValue(dst, rawQuery []byte, key string) (value []byte, ok bool, err error) {
+	for k, v, rest := NextQueryPair(rawQuery); rest != nil; k, v, rest = NextQueryPair(rest) {
+		eq, err := unescapedEqual(k, key)
+		if err != nil {
+			return dst, false, err
+		}
+		if eq {
+			value, err = AppendUnescape(dst, v)
+			if err != nil {
+				return dst, false, err
+			}
+			return value, true, nil
+		}
+	}
+	return dst, false, nil
+}
+
+// unescapedEqual reports whether raw, once unescaped, equals want,
+// decoding on the fly so no buffer is needed.
+func unescapedEqual(raw []byte, want string) (bool, error) {
+	j := 0
+	eq := true
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch c {
+		case '+':
+			c = ' '
+		case '%':
+			if i+2 >= len(raw) {
+				return false, ErrBadRequest
+			}
+			hi, ok1 := unhex(raw[i+1])
+			lo, ok2 := unhex(raw[i+2])
+			if !ok1 || !ok2 {
+				return false, ErrBadRequest
+			}
+			c = hi<<4 | lo
+			i += 2
+		}
+		// Keep scanning after a mismatch so that a bad escape is
+		// reported the same way whatever key is asked for.
+		if j >= len(want) || want[j] != c {
+			eq = false
+		}
+		j++
+	}
+	return eq && j == len(want), nil
+}
+
+// unhex decodes one hex digit.
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}

@@ -1,0 +1,125 @@
+package conn
+
+import (
+	"errors"
+
+	"github.com/comet-im/comet/codec"
+	"github.com/gobwas/ws"
+)
+
+// Reason says why a connection ended. It is mapped, here and only here, to
+// the WebSocket close code sent to the client and to the HTTP status used
+// when the connection fails before an upgrade.
+type Reason uint8
+
+// Close reasons. Application codes follow the Centrifugo convention: 4000–4499
+// mean "reconnect" (with since, nothing is lost), 4500–4999 mean "do not
+// reconnect".
+const (
+	ReasonNone          Reason = iota
+	ReasonNormal               // 1000: the client closed, or the exchange ended
+	ReasonShutdown             // 1001: server draining; reconnect elsewhere
+	ReasonPeerClosed           // the TCP peer went away without a close frame
+	ReasonProtocol             // 1002 / 400: a protocol violation
+	ReasonUnsupported          // 1003: binary data on the JSON protocol
+	ReasonBadUTF8              // 1007: a text message that is not UTF-8
+	ReasonPolicy               // 1008 / 403: origin or access refused
+	ReasonTooBig               // 1009 / 413: message or body over the cap
+	ReasonInternal             // 1011 / 500: a server fault (a recovered panic)
+	ReasonSlowConsumer         // 4001: outbound budget exceeded; reconnect with since
+	ReasonIdleTimeout          // 4002 / 408: no pong or traffic within the deadline
+	ReasonHandshakeTimeout     // 408: request head not complete in time (slowloris)
+)
+
+var reasonNames = [...]string{
+	ReasonNone:             "none",
+	ReasonNormal:           "normal",
+	ReasonShutdown:         "shutdown",
+	ReasonPeerClosed:       "peer closed",
+	ReasonProtocol:         "protocol error",
+	ReasonUnsupported:      "unsupported data",
+	ReasonBadUTF8:          "invalid utf-8",
+	ReasonPolicy:           "policy violation",
+	ReasonTooBig:           "message too big",
+	ReasonInternal:         "internal error",
+	ReasonSlowConsumer:     "slow consumer",
+	ReasonIdleTimeout:      "idle timeout",
+	ReasonHandshakeTimeout: "request timeout",
+}
+
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// Application close codes (RFC 6455 §7.4.2 private range).
+const (
+	StatusSlowConsumer ws.StatusCode = 4001
+	StatusIdleTimeout  ws.StatusCode = 4002
+)
+
+// WSCode returns the close code sent for r.
+func (r Reason) WSCode() ws.StatusCode {
+	switch r {
+	case ReasonNormal, ReasonPeerClosed, ReasonNone:
+		return ws.StatusNormalClosure
+	case ReasonShutdown:
+		return ws.StatusGoingAway
+	case ReasonProtocol:
+		return ws.StatusProtocolError
+	case ReasonUnsupported:
+		return ws.StatusUnsupportedData
+	case ReasonBadUTF8:
+		return ws.StatusInvalidFramePayloadData
+	case ReasonPolicy:
+		return ws.StatusPolicyViolation
+	case ReasonTooBig:
+		return ws.StatusMessageTooBig
+	case ReasonSlowConsumer:
+		return StatusSlowConsumer
+	case ReasonIdleTimeout, ReasonHandshakeTimeout:
+		return StatusIdleTimeout
+	default:
+		return ws.StatusInternalServerError
+	}
+}
+
+// HTTPStatus returns the status answered for r before an upgrade.
+func (r Reason) HTTPStatus() int {
+	switch r {
+	case ReasonPolicy:
+		return 403
+	case ReasonTooBig:
+		return 413
+	case ReasonIdleTimeout, ReasonHandshakeTimeout:
+		return 408
+	case ReasonShutdown:
+		return 503
+	case ReasonInternal:
+		return 500
+	default:
+		return 400
+	}
+}
+
+// HTTPStatusOf maps a codec request or handshake error to its HTTP status.
+func HTTPStatusOf(err error) int {
+	switch {
+	case errors.Is(err, codec.ErrHeaderTooLarge), errors.Is(err, codec.ErrTooManyHeaders):
+		return 431
+	case errors.Is(err, codec.ErrURITooLong):
+		return 414
+	case errors.Is(err, codec.ErrVersionNotSupported):
+		return 505
+	case errors.Is(err, codec.ErrUnsupportedTransferEncoding):
+		return 501
+	case errors.Is(err, codec.ErrBodyTooLarge):
+		return 413
+	case errors.Is(err, codec.ErrNotUpgrade), errors.Is(err, codec.ErrBadWSVersion):
+		return 426
+	default:
+		return 400
+	}
+}

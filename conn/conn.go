@@ -1,0 +1,278 @@
+package conn
+
+import (
+	"errors"
+
+	"github.com/comet-im/comet/codec"
+	"github.com/gobwas/ws"
+	"github.com/valyala/bytebufferpool"
+)
+
+// State is where a connection stands in its life.
+//
+// Transitions:
+//
+//	StateHead      -> StateHead       a request answered, keep-alive
+//	StateHead      -> StateWebSocket  Handler called Upgrade
+//	StateHead      -> StateParked     Handler called Park (long-poll, stream)
+//	StateParked    -> StateHead       Unpark: the parked response is complete
+//	StateWebSocket -> StateClosing    the server sent a close frame and awaits the reply
+//	any            -> StateClosed     the exchange is over: flush and close the socket
+type State uint8
+
+// Connection states.
+const (
+	StateHead State = iota
+	StateWebSocket
+	StateParked
+	StateClosing
+	StateClosed
+)
+
+var stateNames = [...]string{"head", "websocket", "parked", "closing", "closed"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "unknown"
+}
+
+// Limits bound what one connection may make the server buffer.
+type Limits struct {
+	// Head limits the HTTP request head (zero fields take codec defaults).
+	Head codec.Limits
+	// MaxBodyBytes caps a request body; zero means 64 KiB.
+	MaxBodyBytes int
+	// MaxMessageBytes caps a WebSocket message after reassembly; zero means
+	// 64 KiB.
+	MaxMessageBytes int
+}
+
+func (l *Limits) maxBody() int {
+	if l.MaxBodyBytes > 0 {
+		return l.MaxBodyBytes
+	}
+	return 64 << 10
+}
+
+func (l *Limits) maxMessage() int {
+	if l.MaxMessageBytes > 0 {
+		return l.MaxMessageBytes
+	}
+	return 64 << 10
+}
+
+// Env is an event loop's scratch space. The owner resets Out, feeds one
+// connection, then writes Out to that connection's socket.
+type Env struct {
+	// Out collects the bytes to send to the connection being fed.
+	Out []byte
+	// Req is the request being handled; it aliases the fed bytes and is
+	// valid only during the Handler call.
+	Req codec.Request
+	// Limits apply to every connection of the loop.
+	Limits Limits
+	body   []byte // decoded chunked body scratch
+}
+
+// Handler receives what a connection decodes. The server implements it.
+type Handler interface {
+	// OnRequest handles one complete HTTP request that is not a WebSocket
+	// frame: it writes a response (Conn.Respond), upgrades (Conn.Upgrade)
+	// or parks the connection (Conn.Park).
+	OnRequest(env *Env, req *codec.Request, body []byte)
+	// OnMessage handles one complete WebSocket data message. op is
+	// ws.OpText or ws.OpBinary; payload is valid only during the call.
+	OnMessage(env *Env, op ws.OpCode, payload []byte)
+}
+
+// Conn is the protocol state of one client connection. The zero value is a
+// fresh connection in StateHead. It is small on purpose: an idle connection
+// holds no buffers.
+type Conn struct {
+	state  State
+	reason Reason
+	// wsState carries the fragmentation flag between frames (ws.CheckHeader).
+	wsState ws.State
+	// fragOp is the opcode of the message being reassembled.
+	fragOp ws.OpCode
+	// need is how many buffered bytes the next step needs; the owner may
+	// skip Feed until that many are available.
+	need int32
+	// frag reassembles a fragmented message; nil otherwise.
+	frag *bytebufferpool.ByteBuffer
+}
+
+// State returns the connection's state.
+func (c *Conn) State() State { return c.state }
+
+// Reason returns why the connection is closing, or ReasonNone.
+func (c *Conn) Reason() Reason { return c.reason }
+
+// Need returns the number of buffered bytes the next Feed needs to make
+// progress, or 0 when any amount may help.
+func (c *Conn) Need() int { return int(c.need) }
+
+// Feed consumes complete requests or frames from in, writing replies to
+// env.Out and calling h, and returns how many bytes it consumed. Bytes it
+// did not consume must be kept and fed again with more data appended.
+func (c *Conn) Feed(env *Env, h Handler, in []byte) int {
+	consumed := 0
+	for consumed < len(in) {
+		var n int
+		switch c.state {
+		case StateHead:
+			n = c.feedHead(env, h, in[consumed:])
+		case StateWebSocket, StateClosing:
+			n = c.feedFrame(env, h, in[consumed:])
+		case StateClosed:
+			// Nothing more will be answered; drop what the peer still sends.
+			return len(in)
+		default:
+			// Parked: pipelined requests wait until the parked one is done.
+			return consumed
+		}
+		if n == 0 {
+			break
+		}
+		consumed += n
+	}
+	return consumed
+}
+
+// feedHead parses one request (head and body) and dispatches it.
+func (c *Conn) feedHead(env *Env, h Handler, in []byte) int {
+	req := &env.Req
+	n, err := codec.ParseRequest(in, req, env.Limits.Head)
+	if errors.Is(err, codec.ErrNeedMore) {
+		return 0
+	}
+	if err != nil {
+		c.Reject(env, HTTPStatusOf(err), nil)
+		return len(in)
+	}
+	var body []byte
+	switch {
+	case req.Chunked:
+		max := env.Limits.maxBody()
+		m, b, err := codec.ParseChunkedBody(in[n:], env.body[:0], max)
+		if errors.Is(err, codec.ErrNeedMore) {
+			// Re-parsing a growing chunked body on every read would be
+			// quadratic; wait until the buffer has grown by a quarter.
+			c.need = int32(len(in) + len(in)/4 + 1)
+			return 0
+		}
+		if err != nil {
+			c.Reject(env, HTTPStatusOf(err), nil)
+			return len(in)
+		}
+		env.body = b
+		body = b
+		n += m
+	case req.ContentLength > 0:
+		if req.ContentLength > int64(env.Limits.maxBody()) {
+			c.Reject(env, 413, nil)
+			return len(in)
+		}
+		total := n + int(req.ContentLength)
+		if len(in) < total {
+			c.need = int32(total)
+			return 0
+		}
+		body = in[n:total]
+		n = total
+	}
+	c.need = 0
+	h.OnRequest(env, req, body)
+	if c.state == StateHead && !req.KeepAlive {
+		c.state, c.reason = StateClosed, ReasonNormal
+	}
+	return n
+}
+
+// Respond writes a complete HTTP response to the current request. extra
+// holds additional header lines, each ending in CRLF.
+func (c *Conn) Respond(env *Env, status int, contentType string, extra, body []byte) {
+	keepAlive := env.Req.KeepAlive && c.state == StateHead
+	env.Out = codec.AppendResponse(env.Out, status, contentType, extra, body, keepAlive)
+}
+
+// Reject answers the current request with an error status and a short
+// plain-text body, then closes the connection.
+func (c *Conn) Reject(env *Env, status int, extra []byte) {
+	body := codec.StatusText(status) + "\n"
+	env.Out = codec.AppendResponse(env.Out, status, "text/plain; charset=utf-8", extra, []byte(body), false)
+	c.state = StateClosed
+	if c.reason == ReasonNone {
+		c.reason = ReasonProtocol
+	}
+}
+
+// Upgrade completes a WebSocket opening handshake for the current request
+// (already validated with codec.CheckUpgrade) and switches to StateWebSocket.
+// Bytes after the request in the same read are kept and parsed as frames.
+func (c *Conn) Upgrade(env *Env, key []byte) {
+	env.Out = codec.AppendUpgradeResponse(env.Out, key)
+	c.state = StateWebSocket
+	c.wsState = ws.StateServerSide
+}
+
+// Park suspends request processing: the Handler answers later, from
+// another event (a message, a timer), and calls Unpark when done.
+func (c *Conn) Park() { c.state = StateParked }
+
+// Unpark resumes reading requests after a parked one was answered. When the
+// parked request was not keep-alive, the connection closes instead.
+func (c *Conn) Unpark(keepAlive bool) {
+	if c.state != StateParked {
+		return
+	}
+	if keepAlive {
+		c.state = StateHead
+	} else {
+		c.state, c.reason = StateClosed, ReasonNormal
+	}
+}
+
+// Close ends the connection for reason r. A WebSocket gets a close frame:
+// after a normal or shutdown close it waits in StateClosing for the peer's
+// reply (the owner bounds the wait with a timer); after a failure it closes
+// at once (RFC 6455 §7.1.7). An HTTP connection just closes.
+func (c *Conn) Close(env *Env, r Reason) {
+	switch c.state {
+	case StateClosed:
+		return
+	case StateClosing:
+		c.state = StateClosed
+		return
+	case StateWebSocket:
+		env.Out = codec.AppendCloseFrame(env.Out, r.WSCode(), r.String())
+		c.reason = r
+		if r == ReasonNormal || r == ReasonShutdown {
+			c.state = StateClosing
+			return
+		}
+	default:
+		c.reason = r
+	}
+	c.state = StateClosed
+	c.release()
+}
+
+// Closed marks the connection closed by the peer or the transport,
+// releasing any buffer it holds. The owner calls it from its close event.
+func (c *Conn) Closed() {
+	if c.reason == ReasonNone {
+		c.reason = ReasonPeerClosed
+	}
+	c.state = StateClosed
+	c.release()
+}
+
+func (c *Conn) release() {
+	if c.frag != nil {
+		bytebufferpool.Put(c.frag)
+		c.frag = nil
+	}
+}

@@ -1,0 +1,242 @@
+package server
+
+import (
+	"errors"
+	"hash/maphash"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/comet-im/comet/codec"
+	"github.com/gobwas/ws"
+)
+
+// Publish errors.
+var (
+	ErrTooManyChannels = errors.New("server: channel limit reached")
+	ErrMessageTooBig   = errors.New("server: message too big")
+)
+
+// message is one published message, immutable once built and shared by the
+// history ring and every loop that delivers it. It is encoded once per wire
+// format at publish time, so fan-out only copies bytes.
+type message struct {
+	ch    *channel
+	seq   uint64
+	ts    int64  // unix milliseconds
+	data  []byte // compact JSON
+	frame []byte // the WebSocket text frame carrying the msg envelope
+}
+
+// channel is one pub/sub channel: its sequence, history and the set of event
+// loops that have local subscribers. All fields are guarded by mu.
+//
+// Lock order: registry shard, then channel, then loop mailbox.
+type channel struct {
+	name string
+	mu   sync.Mutex
+
+	epoch string
+	seq   uint64
+	hist  history
+	// loopMask has bit i set while loop i has at least one subscriber.
+	loopMask uint64
+	// dead is set when the sweeper removed the channel from the registry;
+	// a holder of a stale pointer must look the name up again.
+	dead bool
+}
+
+// history is a bounded ring of the latest messages of a channel.
+type history struct {
+	ring  []*message
+	start int // index of the oldest message
+	n     int
+}
+
+func (h *history) push(m *message, size int) {
+	if size <= 0 {
+		return
+	}
+	if h.n == size { // full: overwrite the oldest
+		h.ring[h.start] = m
+		h.start = (h.start + 1) % len(h.ring)
+		return
+	}
+	if h.n == len(h.ring) {
+		// Grow on demand: most channels never fill a large ring.
+		grown := make([]*message, min(size, max(8, 2*len(h.ring))))
+		for i := 0; i < h.n; i++ {
+			grown[i] = h.at(i)
+		}
+		h.ring, h.start = grown, 0
+	}
+	h.ring[(h.start+h.n)%len(h.ring)] = m
+	h.n++
+}
+
+// at returns the i-th oldest message.
+func (h *history) at(i int) *message { return h.ring[(h.start+i)%len(h.ring)] }
+
+// expire drops messages published before cutoff (unix ms).
+func (h *history) expire(cutoff int64) {
+	for h.n > 0 && h.at(0).ts < cutoff {
+		h.ring[h.start] = nil
+		h.start = (h.start + 1) % len(h.ring)
+		h.n--
+	}
+	if h.n == 0 {
+		h.ring, h.start = nil, 0
+	}
+}
+
+// oldestSeq returns the sequence number of the oldest kept message, or 0.
+func (h *history) oldestSeq() uint64 {
+	if h.n == 0 {
+		return 0
+	}
+	return h.at(0).seq
+}
+
+// after appends to dst the kept messages with seq > since, in order.
+func (h *history) after(dst []*message, since uint64) []*message {
+	for i := 0; i < h.n; i++ {
+		if m := h.at(i); m.seq > since {
+			dst = append(dst, m)
+		}
+	}
+	return dst
+}
+
+const registryShards = 64
+
+// registry maps channel names to channels, sharded to keep lock hold times
+// short when many loops publish and subscribe at once.
+type registry struct {
+	seed   maphash.Seed
+	shards [registryShards]struct {
+		mu sync.Mutex
+		m  map[string]*channel
+	}
+	count   atomic.Int64
+	created atomic.Uint64 // feeds epochs
+	bootID  string
+}
+
+func newRegistry() *registry {
+	r := &registry{seed: maphash.MakeSeed()}
+	for i := range r.shards {
+		r.shards[i].m = make(map[string]*channel)
+	}
+	// Epochs must differ across restarts so a client's since from an
+	// earlier process is never mistaken for one of this process.
+	r.bootID = strconv.FormatInt(time.Now().UnixNano(), 36)
+	return r
+}
+
+// lookup returns the channel, creating it when create is set and the
+// channel limit allows; it returns nil when absent.
+func (r *registry) lookup(name string, create bool, limit int) (*channel, error) {
+	sh := &r.shards[maphash.String(r.seed, name)%registryShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if ch := sh.m[name]; ch != nil || !create {
+		return ch, nil
+	}
+	if r.count.Load() >= int64(limit) {
+		return nil, ErrTooManyChannels
+	}
+	ch := &channel{name: name}
+	ch.epoch = r.bootID + "." + strconv.FormatUint(r.created.Add(1), 36)
+	sh.m[name] = ch
+	r.count.Add(1)
+	return ch, nil
+}
+
+// lockChannel returns the live channel name, created if needed, locked.
+func (r *registry) lockChannel(name string, limit int) (*channel, error) {
+	for {
+		ch, err := r.lookup(name, true, limit)
+		if err != nil {
+			return nil, err
+		}
+		ch.mu.Lock()
+		if !ch.dead {
+			return ch, nil
+		}
+		ch.mu.Unlock()
+	}
+}
+
+// sweep drops channels that have no subscribers and nothing left in
+// history. It runs off the event loops, on the ticker goroutine.
+func (r *registry) sweep(cutoff int64) {
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.Lock()
+		for name, ch := range sh.m {
+			ch.mu.Lock()
+			ch.hist.expire(cutoff)
+			if ch.loopMask == 0 && ch.hist.n == 0 {
+				ch.dead = true
+				delete(sh.m, name)
+				r.count.Add(-1)
+			}
+			ch.mu.Unlock()
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// Publish assigns the next sequence number of channel name to data
+// (compact JSON), stores it in history and hands it to every event loop
+// with subscribers. It may be called from any goroutine; it returns the
+// assigned sequence number.
+func (s *Server) Publish(name string, data []byte) (uint64, error) {
+	if !codec.ValidChannel(name) {
+		return 0, codec.ErrBadChannel
+	}
+	if len(data) > s.cfg.MaxMessageBytes {
+		return 0, ErrMessageTooBig
+	}
+	ch, err := s.channels.lockChannel(name, s.cfg.MaxChannels)
+	if err != nil {
+		return 0, err
+	}
+	now := time.Now().UnixMilli()
+	ch.seq++
+	m := &message{ch: ch, seq: ch.seq, ts: now, data: data}
+	m.frame = encodeFrame(m)
+	ch.hist.expire(now - s.cfg.HistoryTTL.Milliseconds())
+	ch.hist.push(m, s.cfg.HistorySize)
+	// Enqueue while holding the channel lock: every loop's mailbox then
+	// receives this channel's messages in sequence order.
+	var kick uint64
+	if mask := ch.loopMask; mask != 0 {
+		loops := *s.loops.Load()
+		for i := range loops {
+			if mask&(1<<i) != 0 && loops[i].enqueue(m) {
+				kick |= 1 << i
+			}
+		}
+	}
+	seq := ch.seq
+	ch.mu.Unlock()
+	if kick != 0 {
+		loops := *s.loops.Load()
+		for i := range loops {
+			if kick&(1<<i) != 0 {
+				loops[i].kick()
+			}
+		}
+	}
+	s.stats.published.Add(1)
+	return seq, nil
+}
+
+// encodeFrame builds the one WebSocket frame every subscriber receives.
+func encodeFrame(m *message) []byte {
+	env := codec.AppendMsg(make([]byte, 0, 96+len(m.ch.name)+len(m.data)), m.ch.name, m.seq, m.ts, m.data)
+	frame := make([]byte, 0, codec.FrameSize(len(env)))
+	return codec.AppendFrame(frame, ws.OpText, env)
+}

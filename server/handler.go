@@ -1,0 +1,146 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"runtime/debug"
+	"time"
+
+	"github.com/comet-im/comet/conn"
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+)
+
+// engineHandler implements gnet.EventHandler. OnOpen, OnTraffic and OnClose
+// run on the connection's event loop; OnBoot and OnTick do not.
+type engineHandler struct {
+	gnet.BuiltinEventEngine
+	srv *Server
+}
+
+// OnBoot records the engine and the address actually bound (port 0 is
+// resolved through a dup of the listening socket).
+func (h *engineHandler) OnBoot(eng gnet.Engine) gnet.Action {
+	srv := h.srv
+	srv.eng = eng
+	srv.addr = srv.cfg.Addr
+	if fd, err := eng.Dup(); err == nil {
+		if sa, err := unix.Getsockname(fd); err == nil {
+			if in4, ok := sa.(*unix.SockaddrInet4); ok {
+				srv.addr = (&net.TCPAddr{IP: net.IP(in4.Addr[:]), Port: in4.Port}).String()
+			} else if in6, ok := sa.(*unix.SockaddrInet6); ok {
+				srv.addr = (&net.TCPAddr{IP: net.IP(in6.Addr[:]), Port: in6.Port}).String()
+			}
+		}
+		_ = unix.Close(fd)
+	}
+	close(srv.booted)
+	return gnet.None
+}
+
+// OnOpen gives the connection a session on its loop. While draining, new
+// connections are closed at once: gnet cannot close only its listener.
+func (h *engineHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	srv := h.srv
+	if srv.draining.Load() {
+		return nil, gnet.Close
+	}
+	l := srv.loopOf(gc.EventLoop())
+	s := newSession(l, gc)
+	l.addSession(s)
+	gc.SetContext(s)
+	srv.stats.connections.Add(1)
+	srv.stats.accepted.Add(1)
+	return nil, gnet.None
+}
+
+// OnTraffic feeds buffered bytes to the connection's state machine and
+// writes what it answers.
+func (h *engineHandler) OnTraffic(gc gnet.Conn) gnet.Action {
+	s, ok := gc.Context().(*session)
+	if !ok {
+		return gnet.Close
+	}
+	l := s.loop
+	defer l.recoverPanic(s)
+	s.lastRead = l.now()
+	if need := s.Need(); need > 0 && gc.InboundBuffered() < need {
+		return gnet.None // a large frame or body is still arriving
+	}
+	in, _ := gc.Peek(-1)
+	before := s.State()
+	n := s.Feed(&l.env, s, in)
+	_, _ = gc.Discard(n)
+	l.flush(s)
+	s.afterFeed(before)
+	if s.State() == conn.StateClosed {
+		return gnet.Close // gnet flushes what is queued before closing
+	}
+	return gnet.None
+}
+
+// OnClose releases the session: its subscriptions, timer and buffers.
+func (h *engineHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
+	s, ok := gc.Context().(*session)
+	if !ok {
+		return gnet.None
+	}
+	l := s.loop
+	defer l.recoverPanic(nil)
+	s.dropSubscriptions()
+	l.wheel.Cancel(&s.timer)
+	s.Closed()
+	l.removeSession(s)
+	gc.SetContext(nil)
+	h.srv.stats.connections.Add(-1)
+	h.srv.stats.closed[s.Reason()].Add(1)
+	if s.kind != kindHTTP {
+		h.srv.stats.websockets.Add(-1)
+	}
+	switch s.Reason() {
+	case conn.ReasonProtocol, conn.ReasonBadUTF8, conn.ReasonTooBig, conn.ReasonSlowConsumer,
+		conn.ReasonIdleTimeout, conn.ReasonInternal:
+		h.srv.log.Debug("connection closed", "reason", s.Reason().String(), "err", err)
+	}
+	return gnet.None
+}
+
+// OnTick runs on gnet's ticker goroutine: it must not touch loop state, so
+// it posts one tick task per loop and sweeps the channel registry.
+func (h *engineHandler) OnTick() (time.Duration, gnet.Action) {
+	srv := h.srv
+	for _, l := range *srv.loops.Load() {
+		_ = l.el.Execute(context.Background(), l.tickTask)
+	}
+	if now := time.Now(); now.Sub(srv.lastSweep) >= time.Second {
+		srv.lastSweep = now
+		srv.channels.sweep(now.UnixMilli() - srv.cfg.HistoryTTL.Milliseconds())
+	}
+	return srv.cfg.Tick, gnet.None
+}
+
+// recoverPanic turns a panic while serving s into the loss of s alone: gnet
+// recovers nothing, and one bad connection must not kill the process. It
+// must be deferred directly.
+func (l *loop) recoverPanic(s *session) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	l.srv.stats.panics.Add(1)
+	l.srv.log.Error("panic while serving a connection", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	if s == nil {
+		return
+	}
+	l.env.Out = l.env.Out[:0]
+	s.dropSubscriptionsSafely()
+	s.closeSocket(conn.ReasonInternal)
+}
+
+// dropSubscriptionsSafely leaves channels after a panic, which may have left
+// the session's lists inconsistent; a second fault only logs.
+func (s *session) dropSubscriptionsSafely() {
+	defer func() { _ = recover() }()
+	s.dropSubscriptions()
+}

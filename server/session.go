@@ -1,0 +1,152 @@
+package server
+
+import (
+	"time"
+
+	"github.com/comet-im/comet/conn"
+	"github.com/comet-im/comet/server/wheel"
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+)
+
+// Reasons re-exported for readability inside the package.
+const (
+	ReasonSlowConsumer = conn.ReasonSlowConsumer
+	ReasonShutdown     = conn.ReasonShutdown
+)
+
+// sessionKind says which protocol a WebSocket speaks.
+type sessionKind uint8
+
+const (
+	kindHTTP   sessionKind = iota // plain HTTP requests, or not yet upgraded
+	kindNative                    // /ws: the JSON pub/sub protocol
+	kindEcho                      // /echo: every message sent back
+)
+
+// timerPhase says what a session's single timer is waiting for.
+type timerPhase uint8
+
+const (
+	phaseRequest  timerPhase = iota // a request head/body must complete, or an idle keep-alive ends
+	phasePing                       // time to ping the WebSocket
+	phasePong                       // a ping is out: traffic must have arrived since
+	phaseClose                      // our close frame is out: the reply is overdue
+)
+
+// session is everything the server keeps for one connection. It embeds the
+// sans-I/O protocol state and implements conn.Handler. Loop-owned.
+type session struct {
+	conn.Conn
+	timer    wheel.Timer[*session]
+	gc       gnet.Conn
+	loop     *loop
+	subs     []sessionSub
+	lastRead int64 // wheel tick of the latest inbound bytes
+	pingAt   int64 // wheel tick the outstanding ping was sent
+	idx      int32 // position in loop.sessions
+	kind     sessionKind
+	phase    timerPhase
+}
+
+// sessionSub is one of a session's subscriptions; pos indexes lc.subs.
+type sessionSub struct {
+	lc  *localChannel
+	pos int32
+}
+
+func newSession(l *loop, gc gnet.Conn) *session {
+	s := &session{gc: gc, loop: l, lastRead: l.now()}
+	s.timer.Owner = s
+	s.arm(phaseRequest, l.srv.cfg.HandshakeTimeout)
+	return s
+}
+
+// arm (re)schedules the session's one timer for phase p, d from now.
+func (s *session) arm(p timerPhase, d time.Duration) {
+	s.phase = p
+	s.loop.wheel.Schedule(&s.timer, s.loop.srv.cfg.ticks(d))
+}
+
+// onTimer runs when the session's timer fires.
+func (s *session) onTimer() {
+	cfg := &s.loop.srv.cfg
+	switch s.phase {
+	case phaseRequest:
+		if s.State() != conn.StateHead {
+			return
+		}
+		// An idle keep-alive connection just closes; one in the middle of
+		// a request gets 408 (slowloris).
+		if s.gc.InboundBuffered() > 0 {
+			env := &s.loop.env
+			s.Reject(env, 408, nil)
+			s.loop.flush(s)
+		}
+		s.closeSocket(conn.ReasonHandshakeTimeout)
+	case phasePing:
+		s.WriteMessage(&s.loop.env, ws.OpPing, nil)
+		s.loop.flush(s)
+		s.pingAt = s.loop.now()
+		s.arm(phasePong, cfg.PongTimeout)
+	case phasePong:
+		if s.lastRead < s.pingAt {
+			s.close(conn.ReasonIdleTimeout)
+			return
+		}
+		s.arm(phasePing, max(cfg.PingInterval-cfg.PongTimeout, cfg.Tick))
+	case phaseClose:
+		s.closeSocket(s.Reason())
+	}
+}
+
+// close ends the session for reason r: a WebSocket gets its close frame.
+// Any time on the owning loop.
+func (s *session) close(r conn.Reason) {
+	if s.State() == conn.StateClosed {
+		return
+	}
+	s.dropSubscriptions()
+	env := &s.loop.env
+	s.Close(env, r)
+	s.loop.flush(s)
+	if s.State() == conn.StateClosing {
+		s.arm(phaseClose, s.loop.srv.cfg.CloseTimeout)
+		return
+	}
+	s.closeSocket(r)
+}
+
+// closeSocket asks gnet to flush and close the socket; OnClose follows.
+func (s *session) closeSocket(r conn.Reason) {
+	if s.Reason() == conn.ReasonNone {
+		s.Close(&s.loop.env, r)
+	}
+	s.loop.wheel.Cancel(&s.timer)
+	_ = s.gc.Close()
+}
+
+// dropSubscriptions leaves every channel.
+func (s *session) dropSubscriptions() {
+	for len(s.subs) > 0 {
+		s.loop.unsubscribe(s, len(s.subs)-1)
+	}
+}
+
+// afterFeed applies what a Feed changed: the next timer, or the close.
+func (s *session) afterFeed(before conn.State) {
+	st := s.State()
+	switch {
+	case st == conn.StateClosed:
+		s.dropSubscriptions()
+		s.loop.wheel.Cancel(&s.timer)
+	case st == before:
+	case st == conn.StateWebSocket:
+		s.arm(phasePing, s.loop.srv.cfg.PingInterval)
+	case st == conn.StateClosing:
+		s.dropSubscriptions()
+		s.arm(phaseClose, s.loop.srv.cfg.CloseTimeout)
+	case st == conn.StateHead:
+		s.arm(phaseRequest, s.loop.srv.cfg.HandshakeTimeout)
+	}
+}
