@@ -16,19 +16,19 @@ type Reason uint8
 // mean "reconnect" (with since, nothing is lost), 4500–4999 mean "do not
 // reconnect".
 const (
-	ReasonNone          Reason = iota
-	ReasonNormal               // 1000: the client closed, or the exchange ended
-	ReasonShutdown             // 1001: server draining; reconnect elsewhere
-	ReasonPeerClosed           // the TCP peer went away without a close frame
-	ReasonProtocol             // 1002 / 400: a protocol violation
-	ReasonUnsupported          // 1003: binary data on the JSON protocol
-	ReasonBadUTF8              // 1007: a text message that is not UTF-8
-	ReasonPolicy               // 1008 / 403: origin or access refused
-	ReasonTooBig               // 1009 / 413: message or body over the cap
-	ReasonInternal             // 1011 / 500: a server fault (a recovered panic)
-	ReasonSlowConsumer         // 4001: outbound budget exceeded; reconnect with since
-	ReasonIdleTimeout          // 4002 / 408: no pong or traffic within the deadline
-	ReasonHandshakeTimeout     // 408: request head not complete in time (slowloris)
+	ReasonNone             Reason = iota
+	ReasonNormal                  // 1000: the client closed, or the exchange ended
+	ReasonShutdown                // 1001: server draining; reconnect elsewhere
+	ReasonPeerClosed              // the TCP peer went away without a close frame
+	ReasonProtocol                // 1002 / 400: a protocol violation
+	ReasonUnsupported             // 1003: binary data on the JSON protocol
+	ReasonBadUTF8                 // 1007: a text message that is not UTF-8
+	ReasonPolicy                  // 1008 / 403: origin or access refused
+	ReasonTooBig                  // 1009 / 413: message or body over the cap
+	ReasonInternal                // 1011 / 500: a server fault (a recovered panic)
+	ReasonSlowConsumer            // 4001: outbound budget exceeded; reconnect with since
+	ReasonIdleTimeout             // 4002 / 408: no pong or traffic within the deadline
+	ReasonHandshakeTimeout        // 408: request head not complete in time (slowloris)
 )
 
 var reasonNames = [...]string{

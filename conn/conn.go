@@ -245,6 +245,7 @@ func (c *Conn) Close(env *Env, r Reason) {
 		return
 	case StateClosing:
 		c.state = StateClosed
+		c.release()
 		return
 	case StateWebSocket:
 		env.Out = codec.AppendCloseFrame(env.Out, r.WSCode(), r.String())

@@ -71,7 +71,10 @@ func (h *engineHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	in, _ := gc.Peek(-1)
 	before := s.State()
 	n := s.Feed(&l.env, s, in)
-	_, _ = gc.Discard(n)
+	if n > 0 {
+		// Not Discard(0): gnet treats n <= 0 as "discard everything".
+		_, _ = gc.Discard(n)
+	}
 	l.flush(s)
 	s.afterFeed(before)
 	if s.State() == conn.StateClosed {

@@ -28,10 +28,10 @@ const (
 type timerPhase uint8
 
 const (
-	phaseRequest  timerPhase = iota // a request head/body must complete, or an idle keep-alive ends
-	phasePing                       // time to ping the WebSocket
-	phasePong                       // a ping is out: traffic must have arrived since
-	phaseClose                      // our close frame is out: the reply is overdue
+	phaseRequest timerPhase = iota // a request head/body must complete, or an idle keep-alive ends
+	phasePing                      // time to ping the WebSocket
+	phasePong                      // a ping is out: traffic must have arrived since
+	phaseClose                     // our close frame is out: the reply is overdue
 )
 
 // session is everything the server keeps for one connection. It embeds the

@@ -1,0 +1,43 @@
+# Comet: `make run` starts a node on its defaults; `make test` installs what
+# the tests need and runs them all.
+GO       ?= go
+FUZZTIME ?= 30s
+BENCH    ?= .
+COUNT    ?= 6
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all build run test test-deps bench fuzz lint cover clean
+
+all: lint test
+
+build:
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/ ./cmd/...
+
+run: build
+	./bin/comet -addr 127.0.0.1:8080
+
+test-deps:
+	./scripts/test-deps.sh
+
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -race -shuffle=on -count=1 -timeout 20m ./...
+
+bench:
+	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(COUNT) ./codec ./conn ./server/... | tee bench.txt
+
+fuzz: # go test -fuzz takes one target per run
+	$(GO) test ./codec -run='^$$' -fuzz='^FuzzParseRequest$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./codec -run='^$$' -fuzz='^FuzzParseFrameHeader$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./codec -run='^$$' -fuzz='^FuzzParseChunkedBody$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./conn -run='^$$' -fuzz='^FuzzFeed$$' -fuzztime=$(FUZZTIME)
+
+lint:
+	$(GO) vet ./...
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+cover:
+	$(GO) test -coverprofile=cover.out ./... && $(GO) tool cover -func=cover.out | tail -1
+
+clean:
+	rm -rf bin cover.out bench.txt results

@@ -1,0 +1,130 @@
+package server
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Every pre-upgrade failure gets its documented status and a short body.
+func TestHTTPErrorStatuses(t *testing.T) {
+	srv := startServer(t, Config{MaxHeaderBytes: 1024, MaxBodyBytes: 64})
+	up := func(edit func(string) string) string { return edit(upgradeRequest) }
+	cases := []struct {
+		name    string
+		request string
+		status  int
+	}{
+		{"plain GET on /ws", "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n", 426},
+		{"wrong websocket version", up(func(s string) string { return strings.Replace(s, "Version: 13", "Version: 8", 1) }), 426},
+		{"bad key", up(func(s string) string { return strings.Replace(s, "dGhlIHNhbXBsZSBub25jZQ==", "short", 1) }), 400},
+		{"upgrade with POST", up(func(s string) string { return strings.Replace(s, "GET", "POST", 1) }), 400},
+		{"unknown path", "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404},
+		{"wrong method", "GET /api/publish HTTP/1.1\r\nHost: x\r\n\r\n", 405},
+		{"head too large", "GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", 2000) + "\r\n\r\n", 431},
+		{"body too large", "POST /api/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 65\r\n\r\n" + strings.Repeat("a", 65), 413},
+		{"CL and TE together", "POST /api/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+		{"obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", 400},
+		{"bare LF", "GET / HTTP/1.1\nHost: x\n\n", 400},
+		{"missing Host", "GET /healthz HTTP/1.1\r\n\r\n", 400},
+		{"HTTP/2.0", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505},
+		{"gzip transfer-encoding", "POST /api/publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := dialRaw(t, srv.Addr())
+			r.write([]byte(tc.request))
+			status, body := r.readResponse()
+			if status != tc.status {
+				t.Fatalf("status %d, want %d (body %q)", status, tc.status, body)
+			}
+			if body == "" {
+				t.Fatalf("empty body for %d", status)
+			}
+		})
+	}
+}
+
+func TestKeepAliveAndPipelining(t *testing.T) {
+	srv := startServer(t, Config{})
+	r := dialRaw(t, srv.Addr())
+	r.write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n" +
+		"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+	for i, want := range []int{200, 404, 200} {
+		if status, _ := r.readResponse(); status != want {
+			t.Fatalf("response %d: status %d, want %d", i, status, want)
+		}
+	}
+	r.expectEOF() // Connection: close honoured
+}
+
+func TestPublishAPIAuth(t *testing.T) {
+	// The body cap is above the message cap so an oversized payload is
+	// refused by Publish (413) after the whole body was read.
+	srv := startServer(t, Config{APIKey: "secret", MaxBodyBytes: 256 << 10})
+	body := `{"channel":"news","data":{"title":"x"}}`
+	if status, _ := httpPublish(t, srv.Addr(), "", body); status != 401 {
+		t.Fatalf("no key: status %d, want 401", status)
+	}
+	if status, _ := httpPublish(t, srv.Addr(), "wrong", body); status != 401 {
+		t.Fatalf("wrong key: status %d, want 401", status)
+	}
+	c := dialWS(t, srv.Addr())
+	c.subscribe("news")
+	status, resp := httpPublish(t, srv.Addr(), "secret", body)
+	if status != 200 || resp != `{"seq":1}` {
+		t.Fatalf("status %d body %s", status, resp)
+	}
+	c.expect(map[string]any{"op": "msg", "ch": "news", "seq": 1, "data": map[string]any{"title": "x"}})
+
+	for _, bad := range []struct {
+		body   string
+		status int
+	}{
+		{`{"channel":"news"}`, 400},
+		{`{"channel":"bad name","data":1}`, 400},
+		{`not json`, 400},
+		{`{"channel":"news","data":"` + strings.Repeat("x", 70000) + `"}`, 413},
+	} {
+		if status, resp := httpPublish(t, srv.Addr(), "secret", bad.body); status != bad.status {
+			t.Errorf("body %.40s: status %d (%s), want %d", bad.body, status, resp, bad.status)
+		}
+	}
+}
+
+func TestPublishAPIWithoutKeyIsLoopbackOnly(t *testing.T) {
+	srv := startServer(t, Config{})
+	if status, _ := httpPublish(t, srv.Addr(), "", `{"channel":"a","data":1}`); status != 200 {
+		t.Fatalf("loopback publish without a configured key: status %d, want 200", status)
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	srv := startServer(t, Config{})
+	resp, err := http.Get("http://" + srv.Addr() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "ok\n" {
+		t.Fatalf("healthz: %d %q", resp.StatusCode, b)
+	}
+}
+
+// A request head that trickles in (slowloris) is answered 408 and closed
+// at the handshake deadline; an idle keep-alive connection just closes.
+func TestHandshakeTimeout(t *testing.T) {
+	srv := startServer(t, Config{Tick: 10 * time.Millisecond, HandshakeTimeout: 200 * time.Millisecond})
+	slow := dialRaw(t, srv.Addr())
+	slow.write([]byte("GET /ws HTTP/1.1\r\nHost: x\r\n"))
+	if status, _ := slow.readResponse(); status != 408 {
+		t.Fatalf("status %d, want 408", status)
+	}
+	slow.expectEOF()
+
+	idle := dialRaw(t, srv.Addr())
+	idle.expectEOF()
+}
