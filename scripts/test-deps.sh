@@ -22,3 +22,6 @@ if [ ! -d test/node/node_modules/ws ] || [ test/node/package-lock.json -nt test/
   echo "test-deps: npm ci in test/node" >&2
   (cd test/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# Browser tests: Debian chromium and playwright-core (test/browser).
+./scripts/browser-deps.sh

@@ -24,6 +24,9 @@ type Config struct {
 	// AllowedOrigins lists the Origin values accepted on WebSocket
 	// upgrades; empty allows all. "*" in the list also allows all.
 	AllowedOrigins []string
+	// NoWebSocket makes /ws refuse upgrades with 503, as a proxy that
+	// cannot carry WebSockets would: clients must fall back to HTTP.
+	NoWebSocket bool
 	// Echo enables GET /echo, a WebSocket endpoint that sends every message
 	// back unchanged (for conformance suites).
 	Echo bool

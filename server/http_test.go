@@ -128,3 +128,21 @@ func TestHandshakeTimeout(t *testing.T) {
 	idle := dialRaw(t, srv.Addr())
 	idle.expectEOF()
 }
+
+func TestStaticAssetsAndNoWebSocket(t *testing.T) {
+	srv := startServer(t, Config{NoWebSocket: true})
+	resp, err := http.Get("http://" + srv.Addr() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(b), "<") {
+		t.Fatalf("GET /: %d %s %.60q", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+	r := dialRaw(t, srv.Addr())
+	r.write([]byte(upgradeRequest))
+	if status, _ := r.readResponse(); status != 503 {
+		t.Fatalf("upgrade with NoWebSocket: status %d, want 503", status)
+	}
+}

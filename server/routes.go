@@ -48,7 +48,9 @@ func (s *session) OnRequest(env *conn.Env, req *codec.Request, body []byte) {
 		}
 		s.apiPublish(env, req, body)
 	default:
-		s.respondText(env, 404, nil)
+		if !s.serveStatic(env, req) {
+			s.respondText(env, 404, nil)
+		}
 	}
 }
 
@@ -70,7 +72,7 @@ func (s *session) respondText(env *conn.Env, status int, extra []byte) {
 // upgrade performs the WebSocket opening handshake (RFC 6455 §4.2.2).
 func (s *session) upgrade(env *conn.Env, req *codec.Request, kind sessionKind) {
 	srv := s.loop.srv
-	if srv.draining.Load() {
+	if srv.draining.Load() || (kind == kindNative && srv.cfg.NoWebSocket) {
 		s.Reject(env, 503, nil)
 		return
 	}

@@ -30,6 +30,7 @@ type Server struct {
 	loopIdx map[gnet.EventLoop]*loop
 	loops   atomic.Pointer[[]*loop]
 
+	static    map[string]staticFile
 	draining  atomic.Bool
 	lastSweep time.Time // ticker goroutine only
 	stats     serverStats
@@ -48,6 +49,7 @@ func New(cfg Config) (*Server, error) {
 		booted:   make(chan struct{}),
 		runErr:   make(chan error, 1),
 		loopIdx:  make(map[gnet.EventLoop]*loop),
+		static:   loadStatic(),
 	}
 	s.handler = &engineHandler{srv: s}
 	s.loops.Store(new([]*loop))

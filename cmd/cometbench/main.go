@@ -1,0 +1,150 @@
+// Command cometbench measures Comet side by side with peers (a
+// goroutine-per-connection gorilla/websocket baseline, nchan, Centrifugo)
+// using one load generator. See docs/BENCHMARKS.md.
+//
+//	cometbench -targets comet,baseline -scenarios idle,broadcast
+//	cometbench -target comet=127.0.0.1:8080 -scenarios broadcast
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/comet-im/comet/bench"
+	"github.com/comet-im/comet/bench/baseline"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "worker": // hidden: a client process driven over stdin/stdout
+			if err := bench.ServeWorker(os.Stdin, os.Stdout); err != nil {
+				fmt.Fprintln(os.Stderr, "cometbench worker:", err)
+				os.Exit(1)
+			}
+			return
+		case "serve-baseline": // hidden: the gorilla/websocket peer
+			serveBaseline(os.Args[2:])
+			return
+		}
+	}
+	var (
+		cfg       bench.Config
+		o         bench.TargetOptions
+		targets   = flag.String("targets", "comet,baseline,nchan,centrifugo", "targets to run, comma separated (peers not installed are skipped with a note)")
+		external  = flag.String("target", "", "use a running server instead: name=host:port (Comet protocol)")
+		scenarios = flag.String("scenarios", "connect,idle,broadcast,throughput,churn", "scenarios: "+strings.Join(bench.Scenarios, ","))
+		out       = flag.String("out", "", "results folder (default results/<timestamp>)")
+		pin       = flag.Bool("pin", false, "pin the server to CPU 1 and the clients to CPU 0 with taskset")
+	)
+	flag.StringVar(&o.CometBin, "comet-bin", "bin/comet", "Comet binary")
+	flag.StringVar(&o.CentrifugoBin, "centrifugo-bin", bench.DefaultCentrifugoBin(), "Centrifugo v5 binary (bench/peers/install.sh builds it)")
+	flag.StringVar(&o.NginxBin, "nginx-bin", "nginx", "nginx binary with the nchan module")
+	flag.StringVar(&o.APIKey, "api-key", "bench-key", "publish API key given to the targets")
+	flag.IntVar(&o.Workers, "server-threads", 0, "event loops / GOMAXPROCS / nginx workers for every target (0 = CPUs available)")
+	flag.IntVar(&o.HistorySize, "history", 100, "messages of history per channel (Comet, nchan, Centrifugo)")
+	flag.IntVar(&cfg.ConnsPerWorker, "conns-per-worker", 5000, "client sockets per worker process (<= 19,900)")
+	flag.IntVar(&cfg.PayloadSize, "payload", 64, "published message size in bytes")
+	flag.IntVar(&cfg.ConnectConns, "connect-conns", 5000, "connect: connections")
+	flag.IntVar(&cfg.IdleConns, "idle-conns", 10000, "idle: connections held")
+	flag.DurationVar(&cfg.IdleHold, "idle-hold", 10*time.Second, "idle: measurement window")
+	subs := flag.String("broadcast-subs", "2000", "broadcast: subscribers on one channel; a comma list runs a sweep")
+	flag.IntVar(&cfg.BroadcastMsgs, "broadcast-msgs", 200, "broadcast: messages")
+	flag.IntVar(&cfg.BroadcastRate, "broadcast-rate", 20, "broadcast: messages per second")
+	flag.IntVar(&cfg.ThroughputChannels, "tp-channels", 500, "throughput: channels")
+	flag.IntVar(&cfg.ThroughputSubs, "tp-subs", 4, "throughput: subscribers per channel")
+	flag.IntVar(&cfg.ThroughputPubs, "tp-publishers", 16, "throughput: concurrent HTTP publishers")
+	flag.DurationVar(&cfg.ThroughputTime, "tp-time", 10*time.Second, "throughput: publishing window")
+	flag.IntVar(&cfg.ChurnStable, "churn-stable", 1000, "churn: long-lived subscribers")
+	flag.IntVar(&cfg.ChurnRate, "churn-rate", 200, "churn: connections opened and closed per second")
+	flag.DurationVar(&cfg.ChurnTime, "churn-time", 20*time.Second, "churn: duration")
+	flag.Parse()
+
+	self, err := os.Executable()
+	fatal(err)
+	o.Self, cfg.WorkerExe, cfg.WorkerArgs = self, self, []string{"worker"}
+	if *pin {
+		o.CPUs, cfg.ClientCPUs = "1", "0"
+		cfg.Notes = append(cfg.Notes, "pinned: server on CPU 1, clients on CPU 0 (taskset)")
+	}
+	cfg.Notes = append(cfg.Notes, bench.MachineNote())
+	if name, addr, ok := strings.Cut(*external, "="); ok {
+		cfg.Targets = append(cfg.Targets, &bench.External{Label: name, Ep: bench.Endpoint{Proto: bench.ProtoComet, Addr: addr, APIKey: o.APIKey}})
+	}
+	for _, t := range strings.Split(*targets, ",") {
+		switch t {
+		case "":
+		case "comet":
+			if _, err := os.Stat(o.CometBin); err != nil {
+				fatal(fmt.Errorf("%s missing: go build -o bin/comet ./cmd/comet", o.CometBin))
+			}
+			cfg.Targets = append(cfg.Targets, bench.CometTarget(o))
+		case "baseline":
+			cfg.Targets = append(cfg.Targets, bench.BaselineTarget(o))
+		case "nchan":
+			if !bench.NchanAvailable(o.NginxBin) {
+				fmt.Fprintln(os.Stderr, "cometbench: nchan not installed (bench/peers/install.sh), skipping")
+				continue
+			}
+			cfg.Targets = append(cfg.Targets, bench.NchanTarget(o))
+		case "centrifugo":
+			if _, err := exec.LookPath(o.CentrifugoBin); err != nil {
+				fmt.Fprintln(os.Stderr, "cometbench: centrifugo not built (bench/peers/install.sh), skipping")
+				continue
+			}
+			cfg.Targets = append(cfg.Targets, bench.CentrifugoTarget(o))
+		default:
+			fatal(fmt.Errorf("unknown target %q", t))
+		}
+	}
+	for _, f := range strings.Split(*subs, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		fatal(err)
+		cfg.BroadcastSweep = append(cfg.BroadcastSweep, n)
+	}
+	cfg.Scenarios = strings.Split(*scenarios, ",")
+	cfg.OutDir = *out
+	if cfg.OutDir == "" {
+		cfg.OutDir = filepath.Join("results", time.Now().Format("20060102-150405"))
+	}
+	cfg.Progress = os.Stderr
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Printf("cometbench %s -> %s\n%s\n", strings.Join(os.Args[1:], " "), cfg.OutDir, strings.Join(cfg.Notes, "\n"))
+	results, err := bench.Run(ctx, cfg)
+	bench.WriteTable(os.Stdout, results)
+	bench.WriteRatios(os.Stdout, results, "comet")
+	fatal(err)
+}
+
+func serveBaseline(args []string) {
+	fs := flag.NewFlagSet("serve-baseline", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:8090", "listen address")
+	key := fs.String("api-key", os.Getenv("COMET_API_KEY"), "publish API key")
+	_ = fs.Parse(args)
+	srv := baseline.New(*key)
+	fatal(srv.Start(*addr))
+	fmt.Fprintln(os.Stderr, "baseline listening on", srv.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+}
+
+func fatal(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cometbench:", err)
+		os.Exit(1)
+	}
+}
