@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/comet-im/comet/codec"
-	"github.com/gobwas/ws"
 )
 
 // Publish errors.
@@ -17,17 +16,6 @@ var (
 	ErrTooManyChannels = errors.New("server: channel limit reached")
 	ErrMessageTooBig   = errors.New("server: message too big")
 )
-
-// message is one published message, immutable once built and shared by the
-// history ring and every loop that delivers it. It is encoded once per wire
-// format at publish time, so fan-out only copies bytes.
-type message struct {
-	ch    *channel
-	seq   uint64
-	ts    int64  // unix milliseconds
-	data  []byte // compact JSON
-	frame []byte // the WebSocket text frame carrying the msg envelope
-}
 
 // channel is one pub/sub channel: its sequence, history and the set of event
 // loops that have local subscribers. All fields are guarded by mu.
@@ -205,8 +193,7 @@ func (s *Server) Publish(name string, data []byte) (uint64, error) {
 	}
 	now := time.Now().UnixMilli()
 	ch.seq++
-	m := &message{ch: ch, seq: ch.seq, ts: now, data: data}
-	m.frame = encodeFrame(m)
+	m := newMessage(ch, ch.seq, now, data)
 	ch.hist.expire(now - s.cfg.HistoryTTL.Milliseconds())
 	ch.hist.push(m, s.cfg.HistorySize)
 	// Enqueue while holding the channel lock: every loop's mailbox then
@@ -232,11 +219,4 @@ func (s *Server) Publish(name string, data []byte) (uint64, error) {
 	}
 	s.stats.published.Add(1)
 	return seq, nil
-}
-
-// encodeFrame builds the one WebSocket frame every subscriber receives.
-func encodeFrame(m *message) []byte {
-	env := codec.AppendMsg(make([]byte, 0, 96+len(m.ch.name)+len(m.data)), m.ch.name, m.seq, m.ts, m.data)
-	frame := make([]byte, 0, codec.FrameSize(len(env)))
-	return codec.AppendFrame(frame, ws.OpText, env)
 }

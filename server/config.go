@@ -70,6 +70,14 @@ type Config struct {
 	CloseTimeout time.Duration
 	// DrainTimeout bounds Shutdown; default 10 s.
 	DrainTimeout time.Duration
+	// PollHold is how long a long-poll may be parked, and the cap of its
+	// wait parameter; default 25 s.
+	PollHold time.Duration
+	// PollBatch caps the messages in one poll answer; default 1,000.
+	PollBatch int
+	// StreamHeartbeat is how often an idle SSE, chunked or iframe stream
+	// gets a heartbeat; default 15 s.
+	StreamHeartbeat time.Duration
 	// Tick is the timer wheel resolution; default 100 ms.
 	Tick time.Duration
 
@@ -108,6 +116,9 @@ func (c Config) withDefaults() Config {
 	defDur(&c.PongTimeout, 10*time.Second)
 	defDur(&c.CloseTimeout, 2*time.Second)
 	defDur(&c.DrainTimeout, 10*time.Second)
+	defDur(&c.PollHold, 25*time.Second)
+	def(&c.PollBatch, 1000)
+	defDur(&c.StreamHeartbeat, 15*time.Second)
 	defDur(&c.Tick, 100*time.Millisecond)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -129,7 +140,7 @@ func (c Config) Validate() error {
 		"max header bytes": c.MaxHeaderBytes, "max headers": c.MaxHeaders,
 		"max body bytes": c.MaxBodyBytes, "max message bytes": c.MaxMessageBytes,
 		"max outbound bytes": c.MaxOutboundBytes, "max subscriptions": c.MaxSubscriptions,
-		"max channels": c.MaxChannels,
+		"max channels": c.MaxChannels, "poll batch": c.PollBatch,
 	} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative, got %d", name, v))
@@ -142,6 +153,7 @@ func (c Config) Validate() error {
 		"history ttl": c.HistoryTTL, "handshake timeout": c.HandshakeTimeout,
 		"ping interval": c.PingInterval, "pong timeout": c.PongTimeout,
 		"close timeout": c.CloseTimeout, "drain timeout": c.DrainTimeout, "tick": c.Tick,
+		"poll hold": c.PollHold, "stream heartbeat": c.StreamHeartbeat,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative, got %s", name, d))

@@ -68,6 +68,14 @@ func (h *engineHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	if need := s.Need(); need > 0 && gc.InboundBuffered() < need {
 		return gnet.None // a large frame or body is still arriving
 	}
+	if s.State() == conn.StateParked {
+		// Requests pipelined behind a parked poll or a stream wait, but
+		// only up to one request's worth of bytes.
+		if gc.InboundBuffered() > l.srv.cfg.MaxHeaderBytes+l.srv.cfg.MaxBodyBytes {
+			s.close(conn.ReasonTooBig)
+		}
+		return gnet.None
+	}
 	in, _ := gc.Peek(-1)
 	before := s.State()
 	n := s.Feed(&l.env, s, in)
@@ -98,7 +106,7 @@ func (h *engineHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	gc.SetContext(nil)
 	h.srv.stats.connections.Add(-1)
 	h.srv.stats.closed[s.Reason()].Add(1)
-	if s.kind != kindHTTP {
+	if s.kind.isWebSocket() {
 		h.srv.stats.websockets.Add(-1)
 	}
 	switch s.Reason() {

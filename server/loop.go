@@ -26,7 +26,15 @@ type loop struct {
 	hub      map[*channel]*localChannel
 	replay   []*message // subscribe scratch
 	replyBuf []byte     // reply scratch
-	slow     []*session // sessions over budget found during a delivery
+	// HTTP transport scratch.
+	positions  []position
+	scratch    []byte
+	body       []byte
+	line       []byte
+	hdr        []byte
+	iov        [2][]byte
+	readyPolls []*session // parked polls a drain found messages for
+	slow       []*session // sessions over budget found during a delivery
 
 	// Mailbox: messages published for this loop's subscribers, drained by
 	// one Execute at a time so that fan-out is batched and ordered.
@@ -117,6 +125,14 @@ func (l *loop) drain() {
 	for _, m := range batch {
 		l.deliver(m)
 	}
+	for i, s := range l.readyPolls {
+		if s.stream != nil && s.stream.ready {
+			s.stream.ready = false
+			s.finishPoll()
+		}
+		l.readyPolls[i] = nil
+	}
+	l.readyPolls = l.readyPolls[:0]
 	clear(batch) // drop references so history alone keeps messages alive
 	l.mu.Lock()
 	if l.spare == nil && cap(batch) <= 4096 {
@@ -138,9 +154,8 @@ func (l *loop) deliver(m *message) {
 		if m.seq <= sub.from {
 			continue
 		}
-		gc := sub.s.gc
-		_, _ = gc.Write(m.frame)
-		if gc.OutboundBuffered() > budget {
+		sub.s.send(m, int(sub.ref))
+		if sub.s.gc.OutboundBuffered() > budget {
 			l.slow = append(l.slow, sub.s)
 		}
 	}

@@ -56,9 +56,8 @@ func (s *session) replyErr(env *conn.Env, id string, code int, reason string) {
 	s.reply(env, codec.AppendErr(s.scratch(), id, code, reason))
 }
 
-// subscribe joins a channel, replaying history after since when asked. The
-// reply, the replay and the subscription are made under the channel's lock,
-// so no message falls between replay and live delivery.
+// subscribe joins a channel for a WebSocket client, replaying history after
+// since when asked.
 func (s *session) subscribe(env *conn.Env, m *codec.ClientMessage) {
 	l, srv := s.loop, s.loop.srv
 	for _, ss := range s.subs {
@@ -71,31 +70,13 @@ func (s *session) subscribe(env *conn.Env, m *codec.ClientMessage) {
 		s.replyErr(env, m.ID, errCodeTooManySubs, "too many subscriptions")
 		return
 	}
-	ch, err := srv.channels.lockChannel(m.Channel, srv.cfg.MaxChannels)
+	l.replay = l.replay[:0]
+	r, err := l.join(s, m.Channel, m.Epoch, m.Since, m.HasSince)
 	if err != nil {
 		s.replyErr(env, m.ID, errCodeChannelsFull, errorText(err))
 		return
 	}
-	ch.hist.expire(nowMillis() - srv.cfg.HistoryTTL.Milliseconds())
-	r := codec.SubReply{ID: m.ID, Channel: ch.name, Epoch: ch.epoch, Seq: ch.seq, HasSince: m.HasSince}
-	l.replay = l.replay[:0]
-	if m.HasSince {
-		since := m.Since
-		// A since from another epoch (a restarted node, a recreated
-		// channel) or from the future names nothing here: replay what is
-		// kept of this epoch and say recovery failed.
-		sameEpoch := m.Epoch == "" || m.Epoch == ch.epoch
-		if !sameEpoch || since > ch.seq {
-			since = 0
-		}
-		oldest := ch.hist.oldestSeq()
-		r.Recovered = sameEpoch && m.Since <= ch.seq &&
-			(since == ch.seq || (oldest != 0 && oldest <= since+1))
-		l.replay = ch.hist.after(l.replay, since)
-	}
-	l.subscribe(s, ch, ch.seq)
-	ch.mu.Unlock()
-
+	r.ID = m.ID
 	s.reply(env, codec.AppendSubReply(s.scratch(), &r))
 	if len(l.replay) > 0 {
 		l.flush(s)
@@ -136,4 +117,44 @@ func (s *session) publish(env *conn.Env, m *codec.ClientMessage) {
 	if m.ID != "" {
 		s.reply(env, codec.AppendOK(s.scratch(), m.ID, seq))
 	}
+}
+
+// join subscribes s to channel name, appending to l.replay what history
+// holds after since when hasSince is set. Replay and subscription happen
+// under the channel's lock, so no message falls between replay and live
+// delivery, and none is delivered twice. The new subscription's position
+// is set to just before the first replayed message (or to the channel's
+// seq), ready to advance as the replay is written.
+func (l *loop) join(s *session, name, epoch string, since uint64, hasSince bool) (codec.SubReply, error) {
+	srv := l.srv
+	ch, err := srv.channels.lockChannel(name, srv.cfg.MaxChannels)
+	if err != nil {
+		return codec.SubReply{}, err
+	}
+	ch.hist.expire(nowMillis() - srv.cfg.HistoryTTL.Milliseconds())
+	r := codec.SubReply{Channel: ch.name, Epoch: ch.epoch, Seq: ch.seq, HasSince: hasSince}
+	start := len(l.replay)
+	if hasSince {
+		// A since from another epoch (a restarted node, a recreated
+		// channel) or from the future names nothing here: replay what is
+		// kept of this epoch and say recovery failed.
+		from := since
+		sameEpoch := epoch == "" || epoch == ch.epoch
+		if !sameEpoch || since > ch.seq {
+			from = 0
+		}
+		oldest := ch.hist.oldestSeq()
+		r.Recovered = sameEpoch && since <= ch.seq &&
+			(from == ch.seq || (oldest != 0 && oldest <= from+1))
+		l.replay = ch.hist.after(l.replay, from)
+	}
+	l.subscribe(s, ch, ch.seq)
+	sub := &s.subs[len(s.subs)-1]
+	sub.seq = ch.seq
+	if len(l.replay) > start {
+		sub.seq = l.replay[start].seq - 1
+	}
+	sub.gap = hasSince && !r.Recovered
+	ch.mu.Unlock()
+	return r, nil
 }

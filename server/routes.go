@@ -41,6 +41,8 @@ func (s *session) OnRequest(env *conn.Env, req *codec.Request, body []byte) {
 			return
 		}
 		s.Respond(env, 200, textType, nil, []byte("ok\n"))
+	case "/poll", "/sse", "/stream", "/iframe", "/send":
+		s.routeTransport(env, req, body)
 	case "/api/publish":
 		if !methodIs(req, "POST") {
 			s.respondText(env, 405, []byte("Allow: POST\r\n"))
@@ -183,4 +185,30 @@ func errorText(err error) string {
 		}
 	}
 	return msg
+}
+
+// routeTransport dispatches the HTTP transports, their CORS preflight and
+// their method checks.
+func (s *session) routeTransport(env *conn.Env, req *codec.Request, body []byte) {
+	path := string(req.Path)
+	switch {
+	case string(req.Method) == "OPTIONS":
+		s.preflight(env, req)
+	case path == "/send":
+		if !methodIs(req, "POST") {
+			s.respondText(env, 405, []byte("Allow: POST, OPTIONS\r\n"))
+			return
+		}
+		s.sendRequest(env, req, body)
+	case !methodIs(req, "GET"):
+		s.respondText(env, 405, []byte("Allow: GET, OPTIONS\r\n"))
+	case path == "/poll":
+		s.poll(env, req)
+	case path == "/sse":
+		s.openStream(env, req, kindSSE)
+	case path == "/stream":
+		s.openStream(env, req, kindStream)
+	default:
+		s.openStream(env, req, kindIframe)
+	}
 }

@@ -129,9 +129,15 @@ func (l *loop) drainSessions() {
 	// close edits l.sessions, so walk a copy.
 	sessions := append([]*session(nil), l.sessions...)
 	for _, s := range sessions {
-		if s.State() == conn.StateWebSocket {
+		switch {
+		case s.State() == conn.StateWebSocket:
 			s.close(ReasonShutdown)
-		} else {
+		case s.kind == kindPoll && s.State() == conn.StateParked:
+			s.stream.keepAlive = false // answered, then closed
+			s.finishPoll()
+		case s.State() == conn.StateParked:
+			s.close(ReasonShutdown) // streams: the last chunk, then close
+		default:
 			s.closeSocket(ReasonShutdown)
 		}
 	}

@@ -22,14 +22,22 @@ const (
 	kindHTTP   sessionKind = iota // plain HTTP requests, or not yet upgraded
 	kindNative                    // /ws: the JSON pub/sub protocol
 	kindEcho                      // /echo: every message sent back
+	kindPoll                      // /poll, parked or being answered
+	kindSSE                       // /sse
+	kindStream                    // /stream
+	kindIframe                    // /iframe
 )
+
+// isWebSocket reports whether the kind is an upgraded connection.
+func (k sessionKind) isWebSocket() bool { return k == kindNative || k == kindEcho }
 
 // timerPhase says what a session's single timer is waiting for.
 type timerPhase uint8
 
 const (
 	phaseRequest timerPhase = iota // a request head/body must complete, or an idle keep-alive ends
-	phasePing                      // time to ping the WebSocket
+	phasePing                      // time to ping the WebSocket, or a stream heartbeat
+	phaseHold                      // a parked poll's hold time is over
 	phasePong                      // a ping is out: traffic must have arrived since
 	phaseClose                     // our close frame is out: the reply is overdue
 )
@@ -42,17 +50,22 @@ type session struct {
 	gc       gnet.Conn
 	loop     *loop
 	subs     []sessionSub
-	lastRead int64 // wheel tick of the latest inbound bytes
-	pingAt   int64 // wheel tick the outstanding ping was sent
-	idx      int32 // position in loop.sessions
+	stream   *streamState // HTTP transports only
+	lastRead int64        // wheel tick of the latest inbound bytes
+	pingAt   int64        // wheel tick the outstanding ping was sent
+	idx      int32        // position in loop.sessions
 	kind     sessionKind
 	phase    timerPhase
 }
 
 // sessionSub is one of a session's subscriptions; pos indexes lc.subs.
+// seq is the last seq written to (or, for a poll, acknowledged by) the
+// client: the position HTTP transports put in cursors.
 type sessionSub struct {
 	lc  *localChannel
+	seq uint64
 	pos int32
+	gap bool // history did not reach back to the requested position
 }
 
 func newSession(l *loop, gc gnet.Conn) *session {
@@ -84,7 +97,16 @@ func (s *session) onTimer() {
 			s.loop.flush(s)
 		}
 		s.closeSocket(conn.ReasonHandshakeTimeout)
+	case phaseHold:
+		if s.kind == kindPoll && s.State() == conn.StateParked {
+			s.finishPoll()
+		}
 	case phasePing:
+		if !s.kind.isWebSocket() {
+			s.heartbeat()
+			s.arm(phasePing, cfg.StreamHeartbeat)
+			return
+		}
 		s.WriteMessage(&s.loop.env, ws.OpPing, nil)
 		s.loop.flush(s)
 		s.pingAt = s.loop.now()
@@ -108,6 +130,9 @@ func (s *session) close(r conn.Reason) {
 	}
 	s.dropSubscriptions()
 	env := &s.loop.env
+	if s.kind == kindStream {
+		env.Out = append(env.Out, "0\r\n\r\n"...) // the last chunk ends the body cleanly
+	}
 	s.Close(env, r)
 	s.loop.flush(s)
 	if s.State() == conn.StateClosing {

@@ -16,6 +16,8 @@ type serverStats struct {
 	requests    atomic.Int64
 	upgrades    atomic.Int64
 	published   atomic.Int64
+	pollsParked atomic.Int64
+	streams     atomic.Int64
 	panics      atomic.Int64
 	closed      [conn.ReasonHandshakeTimeout + 1]atomic.Int64
 }
@@ -34,6 +36,8 @@ type Stats struct {
 	Upgrades    int64 // WebSocket upgrades
 	Channels    int64 // channels held in memory
 	Published   int64 // messages published
+	PollsParked int64 // long-polls parked since start
+	Streams     int64 // SSE, chunked and iframe streams opened since start
 	Delivered   int64 // message deliveries written to sockets
 	Panics      int64 // recovered panics (each closed one connection)
 	// Closed counts closed connections by reason name.
@@ -50,6 +54,8 @@ func (s *Server) Stats() Stats {
 		Upgrades:    s.stats.upgrades.Load(),
 		Channels:    s.channels.count.Load(),
 		Published:   s.stats.published.Load(),
+		PollsParked: s.stats.pollsParked.Load(),
+		Streams:     s.stats.streams.Load(),
 		Panics:      s.stats.panics.Load(),
 		Closed:      make(map[string]int64),
 	}

@@ -4,6 +4,7 @@
 //
 //	cometbench -targets comet,baseline -scenarios idle,broadcast
 //	cometbench -target comet=127.0.0.1:8080 -scenarios broadcast
+//	cometbench render results/20260101-120000
 package main
 
 import (
@@ -11,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -34,6 +34,12 @@ func main() {
 			return
 		case "serve-baseline": // hidden: the gorilla/websocket peer
 			serveBaseline(os.Args[2:])
+			return
+		case "render": // re-render charts, table and ratios of a results folder
+			res, err := bench.Render(os.Args[2])
+			fatal(err)
+			bench.WriteTable(os.Stdout, res)
+			bench.WriteRatios(os.Stdout, res, "comet")
 			return
 		}
 	}
@@ -80,31 +86,11 @@ func main() {
 	if name, addr, ok := strings.Cut(*external, "="); ok {
 		cfg.Targets = append(cfg.Targets, &bench.External{Label: name, Ep: bench.Endpoint{Proto: bench.ProtoComet, Addr: addr, APIKey: o.APIKey}})
 	}
-	for _, t := range strings.Split(*targets, ",") {
-		switch t {
-		case "":
-		case "comet":
-			if _, err := os.Stat(o.CometBin); err != nil {
-				fatal(fmt.Errorf("%s missing: go build -o bin/comet ./cmd/comet", o.CometBin))
-			}
-			cfg.Targets = append(cfg.Targets, bench.CometTarget(o))
-		case "baseline":
-			cfg.Targets = append(cfg.Targets, bench.BaselineTarget(o))
-		case "nchan":
-			if !bench.NchanAvailable(o.NginxBin) {
-				fmt.Fprintln(os.Stderr, "cometbench: nchan not installed (bench/peers/install.sh), skipping")
-				continue
-			}
-			cfg.Targets = append(cfg.Targets, bench.NchanTarget(o))
-		case "centrifugo":
-			if _, err := exec.LookPath(o.CentrifugoBin); err != nil {
-				fmt.Fprintln(os.Stderr, "cometbench: centrifugo not built (bench/peers/install.sh), skipping")
-				continue
-			}
-			cfg.Targets = append(cfg.Targets, bench.CentrifugoTarget(o))
-		default:
-			fatal(fmt.Errorf("unknown target %q", t))
-		}
+	built, notes, err := bench.NewTargets(strings.Split(*targets, ","), o)
+	fatal(err)
+	cfg.Targets = append(cfg.Targets, built...)
+	for _, n := range notes {
+		fmt.Fprintln(os.Stderr, "cometbench:", n)
 	}
 	for _, f := range strings.Split(*subs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"strconv"
+	"sync/atomic"
+
+	"github.com/comet-im/comet/codec"
+	"github.com/gobwas/ws"
+)
+
+// message is one published message, immutable once built and shared by the
+// history ring and every loop that delivers it. Each wire format is encoded
+// once per message, so fan-out only copies bytes: the WebSocket frame at
+// publish time (it also holds the JSON envelope), the HTTP formats on first
+// use, by whichever loop needs them first.
+type message struct {
+	ch    *channel
+	seq   uint64
+	ts    int64  // unix milliseconds
+	data  []byte // compact JSON
+	frame []byte // WebSocket text frame carrying json
+	json  []byte // {"op":"msg",...}: the tail of frame
+
+	sse   atomic.Pointer[[]byte] // "data: {json}\n\n"
+	chunk atomic.Pointer[[]byte] // one chunk: "{json}\n"
+	html  atomic.Pointer[[]byte] // json with <, >, &, U+2028/9 escaped
+}
+
+func newMessage(ch *channel, seq uint64, ts int64, data []byte) *message {
+	m := &message{ch: ch, seq: seq, ts: ts, data: data}
+	envelope := codec.AppendMsg(make([]byte, 0, 96+len(ch.name)+len(data)), ch.name, seq, ts, data)
+	m.frame = codec.AppendFrame(make([]byte, 0, codec.FrameSize(len(envelope))), ws.OpText, envelope)
+	m.json = m.frame[len(m.frame)-len(envelope):]
+	return m
+}
+
+// lazy returns the format held in p, building it on first use. Two loops
+// may build it at once; both results are equal and either may win.
+func lazy(p *atomic.Pointer[[]byte], build func() []byte) []byte {
+	if b := p.Load(); b != nil {
+		return *b
+	}
+	b := build()
+	p.Store(&b)
+	return b
+}
+
+// sseEvent returns the data part of the message's SSE event; the id line,
+// which differs per subscriber, is written before it.
+func (m *message) sseEvent() []byte {
+	return lazy(&m.sse, func() []byte {
+		b := make([]byte, 0, len(m.json)+8)
+		b = append(b, "data: "...)
+		b = append(b, m.json...)
+		return append(b, '\n', '\n')
+	})
+}
+
+// streamChunk returns the message as one HTTP chunk holding one line.
+func (m *message) streamChunk() []byte {
+	return lazy(&m.chunk, func() []byte {
+		return appendChunk(make([]byte, 0, len(m.json)+16), m.json, '\n')
+	})
+}
+
+// appendChunk appends one chunk (RFC 9112 §7.1) of body plus a trailing byte.
+func appendChunk(dst, body []byte, trail byte) []byte {
+	dst = strconv.AppendInt(dst, int64(len(body)+1), 16)
+	dst = append(dst, '\r', '\n')
+	dst = append(dst, body...)
+	return append(dst, trail, '\r', '\n')
+}
+
+// htmlSafe returns the JSON envelope safe inside an HTML script element.
+func (m *message) htmlSafe() []byte {
+	return lazy(&m.html, func() []byte { return appendHTMLSafeJSON(nil, m.json) })
+}
+
+// appendHTMLSafeJSON appends JSON text with every <, > and & escaped as
+// \u003c, \u003e, \u0026 and U+2028/U+2029 as \u2028/\u2029. In valid JSON
+// these can only occur inside strings, where the escapes mean the same
+// characters, so the value is unchanged while no "</script>" or "<!--"
+// can appear in the page.
+func appendHTMLSafeJSON(dst, src []byte) []byte {
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; {
+		case c == '<':
+			dst = append(dst, `\u003c`...)
+		case c == '>':
+			dst = append(dst, `\u003e`...)
+		case c == '&':
+			dst = append(dst, `\u0026`...)
+		case c == 0xe2 && i+2 < len(src) && src[i+1] == 0x80 && (src[i+2] == 0xa8 || src[i+2] == 0xa9):
+			dst = append(dst, `\u202`...)
+			dst = append(dst, "89"[src[i+2]-0xa8])
+			i += 2
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}

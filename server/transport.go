@@ -1,0 +1,407 @@
+package server
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/comet-im/comet/codec"
+	"github.com/comet-im/comet/conn"
+)
+
+// The HTTP transports (docs/PROTOCOL.md): a parked long-poll and three
+// streaming responses (SSE, chunked, iframe). They subscribe like a
+// WebSocket, through loop.join, and are delivered to by the same fan-out;
+// only the bytes differ (session.send).
+
+var (
+	errNoChannels  = errors.New("server: name at least one channel with ch=")
+	errBadCallback = errors.New("server: cb must be a JavaScript identifier path")
+	errBadWait     = errors.New("server: wait must be whole seconds")
+)
+
+// streamState is what an HTTP transport session keeps beyond a WebSocket's.
+// Allocated only for those sessions, so WebSockets stay small.
+type streamState struct {
+	origin    string // echoed in Access-Control-Allow-Origin, when allowed
+	callback  string // iframe: the parent's function to call
+	keepAlive bool   // poll: keep the connection after the answer
+	ready     bool   // poll: a message arrived; answer after this drain
+}
+
+// openTransport parses the channels of an HTTP transport request and joins
+// them. It answers the error itself and returns false on failure.
+func (s *session) openTransport(env *conn.Env, req *codec.Request, kind sessionKind) bool {
+	l, srv := s.loop, s.loop.srv
+	origin, ok := s.corsOrigin(req)
+	if !ok {
+		s.Reject(env, 403, nil)
+		return false
+	}
+	var lastEventID []byte
+	if kind == kindSSE {
+		lastEventID = req.Header("Last-Event-ID")
+	}
+	positions, err := parsePositions(l.positions[:0], req.RawQuery, lastEventID, &l.scratch, srv.cfg.MaxSubscriptions)
+	l.positions = positions
+	if err == nil && len(positions) == 0 {
+		err = errNoChannels
+	}
+	st := &streamState{origin: origin, keepAlive: req.KeepAlive}
+	if err == nil && kind == kindIframe {
+		cb, _, _ := codec.QueryValue(l.scratch[:0], req.RawQuery, "cb")
+		if !validCallback(cb) {
+			err = errBadCallback
+		}
+		st.callback = string(cb)
+	}
+	if err != nil {
+		s.Respond(env, 400, jsonType, s.corsHeaders(origin), codec.AppendErr(nil, "", 400, errorText(err)))
+		return false
+	}
+	s.kind, s.stream = kind, st
+	l.replay = l.replay[:0]
+	for _, p := range positions {
+		if _, err := l.join(s, p.channel, p.epoch, p.seq, p.hasSince); err != nil {
+			s.dropSubscriptions()
+			s.kind, s.stream = kindHTTP, nil
+			s.Respond(env, 503, jsonType, s.corsHeaders(origin), codec.AppendErr(nil, "", 503, errorText(err)))
+			return false
+		}
+	}
+	return true
+}
+
+// poll serves GET /poll: it answers at once when there is something to say
+// (or wait=0), else parks until a message or the hold time.
+func (s *session) poll(env *conn.Env, req *codec.Request) {
+	wait, err := s.pollWait(req)
+	if err != nil {
+		s.Respond(env, 400, jsonType, nil, codec.AppendErr(nil, "", 400, "wait must be whole seconds"))
+		return
+	}
+	if !s.openTransport(env, req, kindPoll) {
+		return
+	}
+	pending := len(s.loop.replay) > 0
+	for _, ss := range s.subs {
+		pending = pending || ss.gap
+	}
+	if pending || wait == 0 {
+		s.answerPoll(env)
+		return
+	}
+	s.Park()
+	s.arm(phaseHold, wait)
+	s.loop.srv.stats.pollsParked.Add(1)
+}
+
+// answerPoll writes the poll's answer from history: every message after its
+// positions, up to the batch limits, and the cursor after them. The session
+// then leaves its channels; the caller resumes or closes the connection.
+func (s *session) answerPoll(env *conn.Env) {
+	l, srv := s.loop, s.loop.srv
+	st := s.stream
+	l.replay = l.replay[:0]
+	for i := range s.subs {
+		ch := s.subs[i].lc.ch
+		ch.mu.Lock()
+		l.replay = ch.hist.after(l.replay, s.subs[i].seq)
+		ch.mu.Unlock()
+	}
+	msgs := append(l.scratch[:0], `,"msgs":[`...)
+	n := 0
+	for _, m := range l.replay {
+		if n >= srv.cfg.PollBatch || (n > 0 && len(msgs)+len(m.json) > srv.cfg.MaxOutboundBytes) {
+			break // the cursor stops here; the next poll continues
+		}
+		i := s.subIndex(m.ch)
+		if m.seq <= s.subs[i].seq {
+			continue
+		}
+		if n > 0 {
+			msgs = append(msgs, ',')
+		}
+		msgs = append(msgs, m.json...)
+		s.subs[i].seq = m.seq
+		n++
+	}
+	msgs = append(msgs, ']')
+	msgs = s.appendGaps(msgs)
+	l.scratch = msgs
+	clear(l.replay)
+
+	body := append(l.body[:0], `{"cursor":"`...)
+	body = appendCursor(body, s)
+	body = append(body, '"')
+	body = append(body, msgs...)
+	body = append(body, '}')
+	l.body = body
+	env.Out = codec.AppendResponse(env.Out, 200, jsonType, s.corsHeaders(st.origin), body, st.keepAlive)
+	s.dropSubscriptions()
+}
+
+// appendGaps appends ,"gap":[...] naming the channels whose history did
+// not reach back, if any.
+func (s *session) appendGaps(dst []byte) []byte {
+	first := true
+	for _, ss := range s.subs {
+		if !ss.gap {
+			continue
+		}
+		if first {
+			dst = append(dst, `,"gap":[`...)
+			first = false
+		} else {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, ss.lc.ch.name...)
+		dst = append(dst, '"')
+	}
+	if !first {
+		dst = append(dst, ']')
+	}
+	return dst
+}
+
+// finishPoll answers a parked poll outside a Feed (a message arrived, the
+// hold ended, the node drains) and resumes reading requests.
+func (s *session) finishPoll() {
+	l := s.loop
+	s.loop.wheel.Cancel(&s.timer)
+	s.answerPoll(&l.env)
+	l.flush(s)
+	s.Unpark(s.stream.keepAlive)
+	s.kind, s.stream = kindHTTP, nil
+	if s.State() == conn.StateClosed {
+		s.closeSocket(conn.ReasonNormal)
+		return
+	}
+	s.arm(phaseRequest, l.srv.cfg.HandshakeTimeout)
+	if s.gc.InboundBuffered() > 0 {
+		_ = s.gc.Wake(nil) // a pipelined request waited behind the poll
+	}
+}
+
+// pollWait returns the hold time a poll asks for, capped by PollHold.
+func (s *session) pollWait(req *codec.Request) (d time.Duration, err error) {
+	cfg := &s.loop.srv.cfg
+	v, ok, err := codec.QueryValue(s.loop.scratch[:0], req.RawQuery, "wait")
+	if err != nil || !ok {
+		return cfg.PollHold, err
+	}
+	secs, err := strconv.Atoi(string(v))
+	if err != nil || secs < 0 {
+		return 0, errBadWait
+	}
+	return min(time.Duration(secs)*time.Second, cfg.PollHold), nil
+}
+
+// openStream serves /sse, /stream and /iframe: the response head, an open
+// event with the cursor, the replay, then live messages as they come.
+func (s *session) openStream(env *conn.Env, req *codec.Request, kind sessionKind) {
+	if !s.openTransport(env, req, kind) {
+		return
+	}
+	l := s.loop
+	out := codec.AppendStatusLine(env.Out, 200)
+	switch kind {
+	case kindSSE:
+		out = codec.AppendHeader(out, "Content-Type", "text/event-stream; charset=utf-8")
+		out = codec.AppendHeader(out, "Cache-Control", "no-cache")
+	case kindStream:
+		out = codec.AppendHeader(out, "Content-Type", "application/x-ndjson")
+		out = codec.AppendHeader(out, "Cache-Control", "no-store")
+		out = codec.AppendHeader(out, "Transfer-Encoding", "chunked")
+	case kindIframe:
+		out = codec.AppendHeader(out, "Content-Type", "text/html; charset=utf-8")
+		out = codec.AppendHeader(out, "Cache-Control", "no-store")
+	}
+	// SSE and iframe bodies end when the connection does (RFC 9112 §6.3).
+	if kind != kindStream {
+		out = codec.AppendHeader(out, "Connection", "close")
+	}
+	out = codec.AppendHeader(out, "X-Accel-Buffering", "no") // nginx must not buffer
+	out = codec.AppendHeader(out, "X-Content-Type-Options", "nosniff")
+	out = append(out, s.corsHeaders(s.stream.origin)...)
+	out = append(out, '\r', '\n')
+	env.Out = s.appendOpen(out, kind)
+	l.flush(s)
+
+	for i, m := range l.replay {
+		s.send(m, s.subIndex(m.ch))
+		l.replay[i] = nil
+	}
+	s.Park()
+	s.arm(phasePing, l.srv.cfg.StreamHeartbeat)
+	l.srv.stats.streams.Add(1)
+	if s.gc.OutboundBuffered() > l.srv.cfg.MaxOutboundBytes {
+		s.Close(env, ReasonSlowConsumer)
+	}
+}
+
+// appendOpen appends the first event of a stream: {"op":"open","cursor":…}.
+func (s *session) appendOpen(dst []byte, kind sessionKind) []byte {
+	l := s.loop
+	ev := append(l.body[:0], `{"op":"open","cursor":"`...)
+	ev = appendCursor(ev, s)
+	ev = append(ev, '"')
+	ev = s.appendGaps(ev)
+	ev = append(ev, '}')
+	l.body = ev
+	switch kind {
+	case kindSSE:
+		dst = append(dst, "retry: 2000\n\n"...)
+		dst = s.appendSSEID(dst)
+		dst = append(dst, "data: "...)
+		dst = append(dst, ev...)
+		return append(dst, '\n', '\n')
+	case kindStream:
+		return appendChunk(dst, ev, '\n')
+	default: // iframe
+		dst = append(dst, iframeHead...)
+		return s.appendScript(dst, ev)
+	}
+}
+
+// iframeHead opens the page; old browsers render nothing of a streamed
+// document before about 1 KiB has arrived, hence the padding.
+var iframeHead = func() string {
+	pad := make([]byte, 1024)
+	for i := range pad {
+		pad[i] = ' '
+	}
+	return "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>\n<!--" + string(pad) + "-->\n"
+}()
+
+// appendScript appends <script>parent.CB(json);</script> for an html-safe json.
+func (s *session) appendScript(dst, safeJSON []byte) []byte {
+	dst = append(dst, "<script>parent."...)
+	dst = append(dst, s.stream.callback...)
+	dst = append(dst, '(')
+	dst = append(dst, safeJSON...)
+	return append(dst, ");</script>\n"...)
+}
+
+// appendSSEID appends the id line: the cursor as it stands.
+func (s *session) appendSSEID(dst []byte) []byte {
+	dst = append(dst, "id: "...)
+	dst = appendCursor(dst, s)
+	return append(dst, '\n')
+}
+
+// send writes one message to s in its transport's format; i indexes the
+// subscription it belongs to. Called by the fan-out and by replays.
+func (s *session) send(m *message, i int) {
+	l := s.loop
+	if s.kind != kindPoll {
+		s.subs[i].seq = m.seq
+	}
+	switch s.kind {
+	case kindNative:
+		_, _ = s.gc.Write(m.frame)
+	case kindSSE:
+		l.iov[0] = s.appendSSEID(l.line[:0])
+		l.iov[1] = m.sseEvent()
+		l.line = l.iov[0]
+		_, _ = s.gc.Writev(l.iov[:2])
+	case kindStream:
+		_, _ = s.gc.Write(m.streamChunk())
+	case kindIframe:
+		// m.json, not m.htmlSafe(), would let a payload end the script.
+		l.line = s.appendScript(l.line[:0], m.htmlSafe())
+		_, _ = s.gc.Write(l.line)
+	case kindPoll:
+		// Answered from history once the whole drain batch is in, so one
+		// answer carries every message that arrived together.
+		if !s.stream.ready {
+			s.stream.ready = true
+			l.readyPolls = append(l.readyPolls, s)
+		}
+	}
+}
+
+// heartbeat keeps an idle stream (and the proxies on its way) alive.
+func (s *session) heartbeat() {
+	switch s.kind {
+	case kindSSE:
+		_, _ = s.gc.Write([]byte(": hb\n\n"))
+	case kindStream:
+		_, _ = s.gc.Write(streamHeartbeat)
+	case kindIframe:
+		_, _ = s.gc.Write([]byte("<!-- hb -->\n"))
+	}
+}
+
+var streamHeartbeat = appendChunk(nil, []byte(`{"op":"hb"}`), '\n')
+
+// subIndex returns the index of s's subscription to ch.
+func (s *session) subIndex(ch *channel) int {
+	for i := range s.subs {
+		if s.subs[i].lc.ch == ch {
+			return i
+		}
+	}
+	return -1
+}
+
+// validCallback reports whether cb is a dotted JavaScript identifier path
+// of at most 64 bytes: nothing that could escape the call expression.
+func validCallback(cb []byte) bool {
+	if len(cb) == 0 || len(cb) > 64 {
+		return false
+	}
+	start := true
+	for _, c := range cb {
+		switch {
+		case c == '.':
+			if start {
+				return false
+			}
+			start = true
+		case c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			start = false
+		case c >= '0' && c <= '9':
+			if start {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return !start
+}
+
+// send serves POST /send: one client message of the WebSocket protocol.
+func (s *session) sendRequest(env *conn.Env, req *codec.Request, body []byte) {
+	origin, ok := s.corsOrigin(req)
+	if !ok {
+		s.Reject(env, 403, nil)
+		return
+	}
+	extra := s.corsHeaders(origin)
+	var m codec.ClientMessage
+	var reply []byte
+	switch err := codec.ParseClientMessage(body, &m); {
+	case err != nil:
+		reply = codec.AppendErr(s.scratch(), m.ID, errCodeBadRequest, errorText(err))
+	case m.Op == codec.OpPing:
+		reply = codec.AppendPong(s.scratch(), m.ID)
+	case m.Op != codec.OpPub:
+		reply = codec.AppendErr(s.scratch(), m.ID, errCodeBadRequest, "only pub and ping are sent over HTTP; name channels in the transport request")
+	default:
+		seq, err := s.loop.srv.Publish(m.Channel, m.Data)
+		if err != nil {
+			code, known := publishErrorStatus(err)
+			if !known {
+				code = errCodeInternalServer
+			}
+			reply = codec.AppendErr(s.scratch(), m.ID, code, errorText(err))
+		} else {
+			reply = codec.AppendOK(s.scratch(), m.ID, seq)
+		}
+	}
+	s.loop.replyBuf = reply
+	s.Respond(env, 200, jsonType, extra, reply)
+}
