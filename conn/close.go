@@ -104,6 +104,24 @@ func (r Reason) HTTPStatus() int {
 	}
 }
 
+// reasonForStatus is the inverse of HTTPStatus, for connections refused
+// with an HTTP status before any upgrade.
+func reasonForStatus(status int) Reason {
+	switch status {
+	case 403:
+		return ReasonPolicy
+	case 408:
+		return ReasonHandshakeTimeout
+	case 413, 414, 431:
+		return ReasonTooBig
+	case 503:
+		return ReasonShutdown
+	case 500:
+		return ReasonInternal
+	}
+	return ReasonProtocol
+}
+
 // HTTPStatusOf maps a codec request or handshake error to its HTTP status.
 func HTTPStatusOf(err error) int {
 	switch {

@@ -158,9 +158,9 @@ func (c *Conn) feedHead(env *Env, h Handler, in []byte) int {
 		max := env.Limits.maxBody()
 		m, b, err := codec.ParseChunkedBody(in[n:], env.body[:0], max)
 		if errors.Is(err, codec.ErrNeedMore) {
-			// Re-parsing a growing chunked body on every read would be
-			// quadratic; wait until the buffer has grown by a quarter.
-			c.need = int32(len(in) + len(in)/4 + 1)
+			// A chunked body announces no length, so no read may be
+			// skipped: a Need() beyond where the body ends would stall
+			// the request until a timeout.
 			return 0
 		}
 		if err != nil {
@@ -196,6 +196,12 @@ func (c *Conn) feedHead(env *Env, h Handler, in []byte) int {
 func (c *Conn) Respond(env *Env, status int, contentType string, extra, body []byte) {
 	keepAlive := env.Req.KeepAlive && c.state == StateHead
 	env.Out = codec.AppendResponse(env.Out, status, contentType, extra, body, keepAlive)
+	// RFC 9110 §9.3.2: a response to HEAD has no content, though its
+	// Content-Length announces the GET's. AppendResponse writes the body
+	// last, and only for a status that carries content.
+	if string(env.Req.Method) == "HEAD" && status >= 200 && status != 204 && status != 304 {
+		env.Out = env.Out[:len(env.Out)-len(body)]
+	}
 }
 
 // Reject answers the current request with an error status and a short
@@ -205,7 +211,7 @@ func (c *Conn) Reject(env *Env, status int, extra []byte) {
 	env.Out = codec.AppendResponse(env.Out, status, "text/plain; charset=utf-8", extra, []byte(body), false)
 	c.state = StateClosed
 	if c.reason == ReasonNone {
-		c.reason = ReasonProtocol
+		c.reason = reasonForStatus(status)
 	}
 }
 

@@ -65,10 +65,7 @@ func (s *session) serveStatic(env *conn.Env, req *codec.Request) bool {
 		s.respondText(env, 405, []byte("Allow: GET, HEAD\r\n"))
 		return true
 	}
-	body := f.body
-	if string(req.Method) == "HEAD" {
-		body = nil
-	}
-	s.Respond(env, 200, f.contentType, []byte("X-Content-Type-Options: nosniff\r\n"), body)
+	// For HEAD, Respond announces the length and leaves the body out.
+	s.Respond(env, 200, f.contentType, []byte("X-Content-Type-Options: nosniff\r\n"), f.body)
 	return true
 }
