@@ -6,7 +6,7 @@ BENCH    ?= .
 COUNT    ?= 6
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test test-deps bench fuzz lint cover clean
+.PHONY: all build run test test-deps bench bench-compare fuzz lint cover clean
 
 all: lint test
 
@@ -25,6 +25,9 @@ test: test-deps
 
 bench:
 	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(COUNT) ./codec ./conn ./server/... | tee bench.txt
+
+bench-compare: # install peers if missing, build, compare Comet with peers (~7 min) -> results/<ts>/
+	./bench/compare.sh
 
 fuzz: # go test -fuzz takes one target per run
 	$(GO) test ./codec -run='^$$' -fuzz='^FuzzParseRequest$$' -fuzztime=$(FUZZTIME)

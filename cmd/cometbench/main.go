@@ -48,7 +48,7 @@ func main() {
 		o         bench.TargetOptions
 		targets   = flag.String("targets", "comet,baseline,nchan,centrifugo", "targets to run, comma separated (peers not installed are skipped with a note)")
 		external  = flag.String("target", "", "use a running server instead: name=host:port (Comet protocol)")
-		scenarios = flag.String("scenarios", "connect,idle,broadcast,throughput,churn", "scenarios: "+strings.Join(bench.Scenarios, ","))
+		scenarios = flag.String("scenarios", "connect,idle,broadcast,throughput,churn,idle-sse,broadcast-sse,idle-poll,broadcast-poll", "scenarios: "+strings.Join(bench.Scenarios, ","))
 		out       = flag.String("out", "", "results folder (default results/<timestamp>)")
 		pin       = flag.Bool("pin", false, "pin the server to CPU 1 and the clients to CPU 0 with taskset")
 	)
@@ -84,7 +84,7 @@ func main() {
 	}
 	cfg.Notes = append(cfg.Notes, bench.MachineNote())
 	if name, addr, ok := strings.Cut(*external, "="); ok {
-		cfg.Targets = append(cfg.Targets, &bench.External{Label: name, Ep: bench.Endpoint{Proto: bench.ProtoComet, Addr: addr, APIKey: o.APIKey}})
+		cfg.Targets = append(cfg.Targets, &bench.External{Label: name, Ep: bench.Endpoint{Proto: bench.ProtoComet, Addr: addr, APIKey: o.APIKey}, HTTPTransports: true})
 	}
 	built, notes, err := bench.NewTargets(strings.Split(*targets, ","), o)
 	fatal(err)
