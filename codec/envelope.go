@@ -174,7 +174,7 @@ func AppendMsg(dst []byte, ch string, seq uint64, ts int64, data []byte) []byte 
 type SubReply struct {
 	ID        string
 	Channel   string
-	Epoch     string
+	Epoch     []byte
 	Seq       uint64 // the channel's current (last assigned) sequence number
 	HasSince  bool   // the request carried since: Recovered is meaningful
 	Recovered bool   // every message after since is replayed next
@@ -189,7 +189,9 @@ func AppendSubReply(dst []byte, r *SubReply) []byte {
 	dst = append(dst, `","seq":`...)
 	dst = strconv.AppendUint(dst, r.Seq, 10)
 	dst = append(dst, `,"epoch":`...)
-	dst = AppendJSONString(dst, r.Epoch)
+	dst = append(dst, '"')
+	dst = append(dst, r.Epoch...) // epochs are [a-z0-9.]: nothing to escape
+	dst = append(dst, '"')
 	if r.HasSince {
 		dst = append(dst, `,"recovered":`...)
 		dst = strconv.AppendBool(dst, r.Recovered)

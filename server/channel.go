@@ -25,11 +25,15 @@ type channel struct {
 	name string
 	mu   sync.Mutex
 
-	epoch string
-	seq   uint64
-	hist  history
+	epochN uint64 // with the registry's bootID, the epoch (appendEpoch)
+	seq    uint64
+	hist   *history // nil until the first message: most channels of an idle node have none
 	// loopMask has bit i set while loop i has at least one subscriber.
 	loopMask uint64
+	// lastActive (unix ms) is when the channel last had a publish or lost
+	// its last subscriber. The sweeper keeps it HistoryTTL past that, so a
+	// poller's cursor stays valid between polls for as long as history is.
+	lastActive int64
 	// dead is set when the sweeper removed the channel from the registry;
 	// a holder of a stale pointer must look the name up again.
 	dead bool
@@ -43,9 +47,6 @@ type history struct {
 }
 
 func (h *history) push(m *message, size int) {
-	if size <= 0 {
-		return
-	}
 	if h.n == size { // full: overwrite the oldest
 		h.ring[h.start] = m
 		h.start = (h.start + 1) % len(h.ring)
@@ -66,8 +67,12 @@ func (h *history) push(m *message, size int) {
 // at returns the i-th oldest message.
 func (h *history) at(i int) *message { return h.ring[(h.start+i)%len(h.ring)] }
 
-// expire drops messages published before cutoff (unix ms).
+// expire drops messages published before cutoff (unix ms). A nil history
+// is empty.
 func (h *history) expire(cutoff int64) {
+	if h == nil {
+		return
+	}
 	for h.n > 0 && h.at(0).ts < cutoff {
 		h.ring[h.start] = nil
 		h.start = (h.start + 1) % len(h.ring)
@@ -80,7 +85,7 @@ func (h *history) expire(cutoff int64) {
 
 // oldestSeq returns the sequence number of the oldest kept message, or 0.
 func (h *history) oldestSeq() uint64 {
-	if h.n == 0 {
+	if h == nil || h.n == 0 {
 		return 0
 	}
 	return h.at(0).seq
@@ -88,6 +93,9 @@ func (h *history) oldestSeq() uint64 {
 
 // after appends to dst the kept messages with seq > since, in order.
 func (h *history) after(dst []*message, since uint64) []*message {
+	if h == nil {
+		return dst
+	}
 	for i := 0; i < h.n; i++ {
 		if m := h.at(i); m.seq > since {
 			dst = append(dst, m)
@@ -122,6 +130,14 @@ func newRegistry() *registry {
 	return r
 }
 
+// appendEpoch appends the epoch of ch: the boot id and the channel's
+// creation number, so it differs across restarts and re-creations.
+func (r *registry) appendEpoch(dst []byte, ch *channel) []byte {
+	dst = append(dst, r.bootID...)
+	dst = append(dst, '.')
+	return strconv.AppendUint(dst, ch.epochN, 36)
+}
+
 // lookup returns the channel, creating it when create is set and the
 // channel limit allows; it returns nil when absent.
 func (r *registry) lookup(name string, create bool, limit int) (*channel, error) {
@@ -134,8 +150,8 @@ func (r *registry) lookup(name string, create bool, limit int) (*channel, error)
 	if r.count.Load() >= int64(limit) {
 		return nil, ErrTooManyChannels
 	}
-	ch := &channel{name: name}
-	ch.epoch = r.bootID + "." + strconv.FormatUint(r.created.Add(1), 36)
+	ch := &channel{name: name, lastActive: time.Now().UnixMilli()}
+	ch.epochN = r.created.Add(1)
 	sh.m[name] = ch
 	r.count.Add(1)
 	return ch, nil
@@ -165,7 +181,10 @@ func (r *registry) sweep(cutoff int64) {
 		for name, ch := range sh.m {
 			ch.mu.Lock()
 			ch.hist.expire(cutoff)
-			if ch.loopMask == 0 && ch.hist.n == 0 {
+			if ch.hist != nil && ch.hist.n == 0 {
+				ch.hist = nil
+			}
+			if ch.loopMask == 0 && ch.hist == nil && ch.lastActive < cutoff {
 				ch.dead = true
 				delete(sh.m, name)
 				r.count.Add(-1)
@@ -192,10 +211,16 @@ func (s *Server) Publish(name string, data []byte) (uint64, error) {
 		return 0, err
 	}
 	now := time.Now().UnixMilli()
+	ch.lastActive = now
 	ch.seq++
 	m := newMessage(ch, ch.seq, now, data)
-	ch.hist.expire(now - s.cfg.HistoryTTL.Milliseconds())
-	ch.hist.push(m, s.cfg.HistorySize)
+	if s.cfg.HistorySize > 0 {
+		if ch.hist == nil {
+			ch.hist = new(history)
+		}
+		ch.hist.expire(now - s.cfg.HistoryTTL.Milliseconds())
+		ch.hist.push(m, s.cfg.HistorySize)
+	}
 	// Enqueue while holding the channel lock: every loop's mailbox then
 	// receives this channel's messages in sequence order.
 	var kick uint64

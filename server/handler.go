@@ -64,7 +64,7 @@ func (h *engineHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	l := s.loop
 	defer l.recoverPanic(s)
-	s.lastRead = l.now()
+	s.lastRead = int32(l.now())
 	if need := s.Need(); need > 0 && gc.InboundBuffered() < need {
 		return gnet.None // a large frame or body is still arriving
 	}

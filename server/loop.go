@@ -26,6 +26,7 @@ type loop struct {
 	hub      map[*channel]*localChannel
 	replay   []*message // subscribe scratch
 	replyBuf []byte     // reply scratch
+	epoch    []byte     // epoch scratch
 	// HTTP transport scratch.
 	positions  []position
 	scratch    []byte
@@ -149,17 +150,25 @@ func (l *loop) deliver(m *message) {
 		return
 	}
 	budget := l.srv.cfg.MaxOutboundBytes
-	for i := range lc.subs {
+	written := 0
+	for i := 0; i < len(lc.subs); {
 		sub := &lc.subs[i]
-		if m.seq <= sub.from {
-			continue
+		s := sub.s
+		if m.seq > sub.from {
+			s.send(m, int(sub.ref))
+			written++
+			if s.State() != conn.StateClosed && s.gc.OutboundBuffered() > budget {
+				l.slow = append(l.slow, s)
+			}
 		}
-		sub.s.send(m, int(sub.ref))
-		if sub.s.gc.OutboundBuffered() > budget {
-			l.slow = append(l.slow, sub.s)
+		// A failed write makes gnet close the connection at once, calling
+		// OnClose from inside Write, which swap-removes s from lc.subs: the
+		// entry at i is then the last subscriber, not served yet.
+		if i < len(lc.subs) && lc.subs[i].s == s {
+			i++
 		}
 	}
-	l.stats.delivered.Add(int64(len(lc.subs)))
+	l.stats.delivered.Add(int64(written))
 	if len(l.slow) > 0 {
 		// Closing edits lc.subs, so it waits until the walk is done.
 		for _, s := range l.slow {
@@ -210,6 +219,7 @@ func (l *loop) unsubscribe(s *session, i int) {
 		delete(l.hub, lc.ch)
 		lc.ch.mu.Lock()
 		lc.ch.loopMask &^= 1 << l.idx
+		lc.ch.lastActive = nowMillis()
 		lc.ch.mu.Unlock()
 	}
 }

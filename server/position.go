@@ -133,7 +133,7 @@ func appendCursor(dst []byte, s *session) []byte {
 		}
 		dst = append(dst, ss.lc.ch.name...)
 		dst = append(dst, positionSep)
-		dst = append(dst, ss.lc.ch.epoch...)
+		dst = s.loop.srv.channels.appendEpoch(dst, ss.lc.ch)
 		dst = append(dst, positionSep)
 		dst = strconv.AppendUint(dst, ss.seq, 10)
 	}

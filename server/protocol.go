@@ -84,7 +84,7 @@ func (s *session) subscribe(env *conn.Env, m *codec.ClientMessage) {
 			_, _ = s.gc.Write(msg.frame)
 			l.replay[i] = nil
 		}
-		if s.gc.OutboundBuffered() > srv.cfg.MaxOutboundBytes {
+		if s.State() != conn.StateClosed && s.gc.OutboundBuffered() > srv.cfg.MaxOutboundBytes {
 			s.Close(env, ReasonSlowConsumer)
 		}
 	}
@@ -132,14 +132,15 @@ func (l *loop) join(s *session, name, epoch string, since uint64, hasSince bool)
 		return codec.SubReply{}, err
 	}
 	ch.hist.expire(nowMillis() - srv.cfg.HistoryTTL.Milliseconds())
-	r := codec.SubReply{Channel: ch.name, Epoch: ch.epoch, Seq: ch.seq, HasSince: hasSince}
+	l.epoch = srv.channels.appendEpoch(l.epoch[:0], ch)
+	r := codec.SubReply{Channel: ch.name, Epoch: l.epoch, Seq: ch.seq, HasSince: hasSince}
 	start := len(l.replay)
 	if hasSince {
 		// A since from another epoch (a restarted node, a recreated
 		// channel) or from the future names nothing here: replay what is
 		// kept of this epoch and say recovery failed.
 		from := since
-		sameEpoch := epoch == "" || epoch == ch.epoch
+		sameEpoch := epoch == "" || epoch == string(l.epoch)
 		if !sameEpoch || since > ch.seq {
 			from = 0
 		}

@@ -51,8 +51,8 @@ type session struct {
 	loop     *loop
 	subs     []sessionSub
 	stream   *streamState // HTTP transports only
-	lastRead int64        // wheel tick of the latest inbound bytes
-	pingAt   int64        // wheel tick the outstanding ping was sent
+	lastRead int32        // wheel tick of the latest inbound bytes (6 years of 100 ms ticks)
+	pingAt   int32        // wheel tick the outstanding ping was sent
 	idx      int32        // position in loop.sessions
 	kind     sessionKind
 	phase    timerPhase
@@ -69,14 +69,19 @@ type sessionSub struct {
 }
 
 func newSession(l *loop, gc gnet.Conn) *session {
-	s := &session{gc: gc, loop: l, lastRead: l.now()}
+	s := &session{gc: gc, loop: l, lastRead: int32(l.now())}
 	s.timer.Owner = s
 	s.arm(phaseRequest, l.srv.cfg.HandshakeTimeout)
 	return s
 }
 
-// arm (re)schedules the session's one timer for phase p, d from now.
+// arm (re)schedules the session's one timer for phase p, d from now. A
+// closed session is never re-armed: any write may have closed it (gnet
+// runs OnClose from inside a failing Write).
 func (s *session) arm(p timerPhase, d time.Duration) {
+	if s.State() == conn.StateClosed {
+		return
+	}
 	s.phase = p
 	s.loop.wheel.Schedule(&s.timer, s.loop.srv.cfg.ticks(d))
 }
@@ -109,7 +114,7 @@ func (s *session) onTimer() {
 		}
 		s.WriteMessage(&s.loop.env, ws.OpPing, nil)
 		s.loop.flush(s)
-		s.pingAt = s.loop.now()
+		s.pingAt = int32(s.loop.now())
 		s.arm(phasePong, cfg.PongTimeout)
 	case phasePong:
 		if s.lastRead < s.pingAt {

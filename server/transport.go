@@ -77,7 +77,12 @@ func (s *session) openTransport(env *conn.Env, req *codec.Request, kind sessionK
 func (s *session) poll(env *conn.Env, req *codec.Request) {
 	wait, err := s.pollWait(req)
 	if err != nil {
-		s.Respond(env, 400, jsonType, nil, codec.AppendErr(nil, "", 400, "wait must be whole seconds"))
+		origin, ok := s.corsOrigin(req)
+		if !ok {
+			s.Reject(env, 403, nil)
+			return
+		}
+		s.Respond(env, 400, jsonType, s.corsHeaders(origin), codec.AppendErr(nil, "", 400, errorText(errBadWait)))
 		return
 	}
 	if !s.openTransport(env, req, kindPoll) {
@@ -104,9 +109,16 @@ func (s *session) answerPoll(env *conn.Env) {
 	st := s.stream
 	l.replay = l.replay[:0]
 	for i := range s.subs {
-		ch := s.subs[i].lc.ch
+		sub := &s.subs[i]
+		ch := sub.lc.ch
 		ch.mu.Lock()
-		l.replay = ch.hist.after(l.replay, s.subs[i].seq)
+		ch.hist.expire(nowMillis() - srv.cfg.HistoryTTL.Milliseconds())
+		// History may have moved past the position while the poll was
+		// parked (more messages than it holds arrived in one drain): say so.
+		if oldest := ch.hist.oldestSeq(); ch.seq > sub.seq && (oldest == 0 || oldest > sub.seq+1) {
+			sub.gap = true
+		}
+		l.replay = ch.hist.after(l.replay, sub.seq)
 		ch.mu.Unlock()
 	}
 	msgs := append(l.scratch[:0], `,"msgs":[`...)
@@ -236,7 +248,7 @@ func (s *session) openStream(env *conn.Env, req *codec.Request, kind sessionKind
 	s.Park()
 	s.arm(phasePing, l.srv.cfg.StreamHeartbeat)
 	l.srv.stats.streams.Add(1)
-	if s.gc.OutboundBuffered() > l.srv.cfg.MaxOutboundBytes {
+	if s.State() != conn.StateClosed && s.gc.OutboundBuffered() > l.srv.cfg.MaxOutboundBytes {
 		s.Close(env, ReasonSlowConsumer)
 	}
 }

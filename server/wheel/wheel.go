@@ -20,15 +20,14 @@ package wheel
 // Timer is an intrusive wheel node. Embed it in the struct it times out;
 // the zero value is an unscheduled timer.
 type Timer[T any] struct {
-	next, prev *Timer[T]
-	due        int64 // absolute tick at which it fires
-	scheduled  bool
+	next, prev *Timer[T] // nil when not scheduled
+	due        int64     // absolute tick at which it fires
 	// Owner is handed back to the expiry callback.
 	Owner T
 }
 
 // Scheduled reports whether the timer is waiting in a wheel.
-func (t *Timer[T]) Scheduled() bool { return t.scheduled }
+func (t *Timer[T]) Scheduled() bool { return t.next != nil }
 
 // Wheel holds timers in a ring of slots, each slot a doubly linked list.
 type Wheel[T any] struct {
@@ -65,7 +64,7 @@ func (w *Wheel[T]) Len() int { return w.count }
 // Schedule arms t to fire after ticks ticks (at least one), replacing any
 // earlier schedule of t.
 func (w *Wheel[T]) Schedule(t *Timer[T], ticks int64) {
-	if t.scheduled {
+	if t.next != nil {
 		w.Cancel(t)
 	}
 	if ticks < 1 {
@@ -79,19 +78,17 @@ func (w *Wheel[T]) Schedule(t *Timer[T], ticks int64) {
 	t.next = slot
 	slot.prev.next = t
 	slot.prev = t
-	t.scheduled = true
 	w.count++
 }
 
 // Cancel disarms t; cancelling an unscheduled timer does nothing.
 func (w *Wheel[T]) Cancel(t *Timer[T]) {
-	if !t.scheduled {
+	if t.next == nil {
 		return
 	}
 	t.prev.next = t.next
 	t.next.prev = t.prev
 	t.next, t.prev = nil, nil
-	t.scheduled = false
 	w.count--
 }
 
