@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# browser-deps.sh installs Debian's chromium and test/browser's npm packages
-# when missing. Idempotent; fails loudly.
+# browser-deps.sh installs what the browser tests (test/browser, run by
+# test/e2e/browser_test.go) need and is missing: Debian's chromium and the
+# npm packages of test/browser (playwright-core, pinned). Idempotent; fails
+# loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v chromium >/dev/null; then
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "browser-deps: need root to apt-get install chromium" >&2
+    exit 1
+  fi
   echo "browser-deps: installing chromium" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-if [ -f test/browser/package.json ] && [ ! -d test/browser/node_modules/playwright-core ]; then
+if [ ! -d test/browser/node_modules/playwright-core ] || [ test/browser/package-lock.json -nt test/browser/node_modules/.package-lock.json ]; then
   echo "browser-deps: npm ci in test/browser" >&2
   (cd test/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -36,11 +36,12 @@ func (s *session) OnRequest(env *conn.Env, req *codec.Request, body []byte) {
 			s.respondText(env, 405, []byte("Allow: GET, HEAD\r\n"))
 			return
 		}
+		origin, _ := s.corsOrigin(req) // a disallowed origin just gets no CORS header
 		if srv.draining.Load() {
-			s.respondText(env, 503, nil)
+			s.Respond(env, 503, textType, s.corsHeaders(origin), []byte("draining\n"))
 			return
 		}
-		s.Respond(env, 200, textType, nil, []byte("ok\n"))
+		s.Respond(env, 200, textType, s.corsHeaders(origin), []byte("ok\n"))
 	case "/poll", "/sse", "/stream", "/iframe", "/send":
 		s.routeTransport(env, req, body)
 	case "/api/publish":

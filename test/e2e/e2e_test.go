@@ -142,14 +142,32 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// tryStart runs comet with args on a free loopback port.
 func tryStart(args []string) (*server, error) {
-	s := &server{log: &syncBuffer{}, exited: make(chan struct{})}
 	port, err := freePort()
 	if err != nil {
-		return s, err
+		return &server{log: &syncBuffer{}}, err
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	s.URL = "http://" + addr
+	return startAt(fmt.Sprintf("127.0.0.1:%d", port), args)
+}
+
+// tryStartAt is tryStart on a given address (a restart must reuse the
+// port): it retries while the port is still held, for up to startTimeout.
+func tryStartAt(addr string, args []string) (*server, error) {
+	deadline := time.Now().Add(startTimeout)
+	for {
+		s, err := startAt(addr, args)
+		if err == nil || time.Now().After(deadline) || !strings.Contains(s.log.String(), "address already in use") {
+			return s, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// startAt runs comet on addr and returns once it listens and answers
+// /healthz.
+func startAt(addr string, args []string) (*server, error) {
+	s := &server{log: &syncBuffer{}, exited: make(chan struct{}), URL: "http://" + addr}
 	s.cmd = exec.Command(cometBin, append([]string{"-addr", addr}, args...)...)
 	s.cmd.Env = serverEnv()
 	stderr, err := s.cmd.StderrPipe()
