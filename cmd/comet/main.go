@@ -36,7 +36,7 @@ func run(args []string) error {
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address host:port")
 	fs.IntVar(&cfg.Loops, "loops", 0, "event loops (0: one per CPU)")
 	fs.StringVar(&cfg.APIKey, "api-key", "", "key for POST /api/publish (empty: loopback clients only)")
-	fs.StringVar(&origins, "allowed-origins", "", "comma-separated Origin values allowed to open WebSockets (empty: all)")
+	fs.StringVar(&origins, "allowed-origins", "", "comma-separated Origin values allowed on WebSockets and, with CORS, the HTTP transports (empty: all)")
 	fs.BoolVar(&cfg.NoWebSocket, "no-websocket", false, "refuse WebSocket upgrades with 503 (test HTTP fallback)")
 	fs.BoolVar(&cfg.Echo, "echo", false, "enable the /echo WebSocket endpoint (conformance testing)")
 	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", 0, "request head cap (0: 8 KiB)")
