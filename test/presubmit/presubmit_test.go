@@ -1,0 +1,103 @@
+// Package presubmit holds the project's conventions as tests (the CoreDNS
+// idea): the import arrows of docs/ARCHITECTURE.md, and printing only from
+// commands. A convention that is not tested drifts.
+package presubmit
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/comet-im/comet"
+
+// forbidden lists, per package, import path prefixes its non-test code
+// must not reach, directly or through its dependencies.
+var forbidden = map[string][]string{
+	"codec":        {module + "/", "github.com/panjf2000/gnet", "github.com/valyala/bytebufferpool"},
+	"conn":         {module + "/server", module + "/bench", module + "/web", "github.com/panjf2000/gnet"},
+	"server/wheel": {module + "/", "github.com/"},
+	"server":       {module + "/bench", module + "/cmd"},
+	"bench":        {module + "/server", module + "/conn", "github.com/panjf2000/gnet"},
+	"web":          {module + "/", "github.com/"},
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+func TestImportArrows(t *testing.T) {
+	root := repoRoot(t)
+	for pkg, bans := range forbidden {
+		cmd := exec.Command("go", "list", "-deps", "./"+pkg)
+		cmd.Dir = root
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps ./%s: %v", pkg, err)
+		}
+		self := module + "/" + pkg
+		for _, dep := range strings.Fields(string(out)) {
+			if dep == self {
+				continue
+			}
+			for _, ban := range bans {
+				if strings.HasPrefix(dep, ban) {
+					t.Errorf("%s depends on %s (banned: %s*)", pkg, dep, ban)
+				}
+			}
+		}
+	}
+	// gnet stays behind package server: no other package reaches it.
+	cmd := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		for _, imp := range fields[1:] {
+			if strings.HasPrefix(imp, "github.com/panjf2000/gnet") && fields[0] != module+"/server" {
+				t.Errorf("%s imports %s: only package server may", fields[0], imp)
+			}
+		}
+	}
+}
+
+// Only commands print; libraries log through slog or return errors.
+func TestNoPrintOutsideCommands(t *testing.T) {
+	root := repoRoot(t)
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() && (strings.HasPrefix(rel, "cmd") || strings.Contains(rel, "node_modules") || strings.HasPrefix(rel, ".")) && rel != "." {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for n := 1; sc.Scan(); n++ {
+			if line := sc.Text(); strings.Contains(line, "fmt.Print") && !strings.HasPrefix(strings.TrimSpace(line), "//") {
+				t.Errorf("%s:%d prints outside cmd/: %s", rel, n, strings.TrimSpace(line))
+			}
+		}
+		return sc.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
