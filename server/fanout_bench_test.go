@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"testing"
 
 	"github.com/gobwas/ws"
@@ -31,7 +33,7 @@ func (c *countingConn) OutboundBuffered() int { return 0 }
 // newBenchLoop builds a loop with n subscribers of one channel on fake
 // connections of the given kind.
 func newBenchLoop(tb testing.TB, n int, kind sessionKind) (*loop, *message) {
-	srv, err := New(Config{})
+	srv, err := New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		tb.Fatal(err)
 	}
