@@ -22,6 +22,8 @@ test-deps:
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -shuffle=on -count=1 -timeout 20m ./...
+	# Allocation budgets, without the race detector (which allocates itself).
+	$(GO) test -count=1 -run 'ZeroAllocs|AllocatesNothing' ./codec ./conn ./server
 
 bench:
 	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(COUNT) ./codec ./conn ./server/... | tee bench.txt

@@ -83,7 +83,7 @@ func BenchmarkDeliver(b *testing.B) {
 // fan-out in a test, not only in a benchmark.
 func TestDeliverAllocatesNothing(t *testing.T) {
 	if raceEnabled {
-		t.Skip("the race detector allocates on its own; this is checked in the non-race run of make bench")
+		t.Skip("the race detector allocates on its own; make test runs this test again without -race")
 	}
 	for _, kind := range []sessionKind{kindNative, kindSSE, kindStream, kindIframe} {
 		l, m := newBenchLoop(t, 100, kind)
