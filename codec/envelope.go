@@ -144,7 +144,7 @@ var channelByte = func() (t [256]bool) {
 
 // ValidChannel reports whether name is a legal channel name: 1 to
 // MaxChannelBytes bytes of [A-Za-z0-9_:.@/=+#-].
-func ValidChannel(name string) bool {
+func ValidChannel[T ~string | ~[]byte](name T) bool {
 	if len(name) == 0 || len(name) > MaxChannelBytes {
 		return false
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/comet-im/comet/codec"
 )
@@ -139,26 +140,27 @@ func (r *registry) appendEpoch(dst []byte, ch *channel) []byte {
 }
 
 // lookup returns the channel, creating it when create is set and the
-// channel limit allows; it returns nil when absent.
-func (r *registry) lookup(name string, create bool, limit int) (*channel, error) {
-	sh := &r.shards[maphash.String(r.seed, name)%registryShards]
+// channel limit allows; it returns nil when absent. name is only read: a
+// hit allocates nothing (HTTP transports pass bytes of the request).
+func (r *registry) lookup(name []byte, create bool, limit int) (*channel, error) {
+	sh := &r.shards[maphash.Bytes(r.seed, name)%registryShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if ch := sh.m[name]; ch != nil || !create {
+	if ch := sh.m[string(name)]; ch != nil || !create {
 		return ch, nil
 	}
 	if r.count.Load() >= int64(limit) {
 		return nil, ErrTooManyChannels
 	}
-	ch := &channel{name: name, lastActive: time.Now().UnixMilli()}
+	ch := &channel{name: string(name), lastActive: time.Now().UnixMilli()}
 	ch.epochN = r.created.Add(1)
-	sh.m[name] = ch
+	sh.m[ch.name] = ch
 	r.count.Add(1)
 	return ch, nil
 }
 
 // lockChannel returns the live channel name, created if needed, locked.
-func (r *registry) lockChannel(name string, limit int) (*channel, error) {
+func (r *registry) lockChannel(name []byte, limit int) (*channel, error) {
 	for {
 		ch, err := r.lookup(name, true, limit)
 		if err != nil {
@@ -171,6 +173,9 @@ func (r *registry) lockChannel(name string, limit int) (*channel, error) {
 		ch.mu.Unlock()
 	}
 }
+
+// bytesOf views s as bytes without copying, for read-only use.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // sweep drops channels that have no subscribers and nothing left in
 // history. It runs off the event loops, on the ticker goroutine.
@@ -206,7 +211,7 @@ func (s *Server) Publish(name string, data []byte) (uint64, error) {
 	if len(data) > s.cfg.MaxMessageBytes {
 		return 0, ErrMessageTooBig
 	}
-	ch, err := s.channels.lockChannel(name, s.cfg.MaxChannels)
+	ch, err := s.channels.lockChannel(bytesOf(name), s.cfg.MaxChannels)
 	if err != nil {
 		return 0, err
 	}

@@ -115,7 +115,7 @@ func TestSubscriptionIndexInvariants(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
 	var chans []*channel
 	for i := 0; i < 5; i++ {
-		ch, err := l.srv.channels.lockChannel(fmt.Sprintf("inv%d", i), 100)
+		ch, err := l.srv.channels.lockChannel([]byte(fmt.Sprintf("inv%d", i)), 100)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -39,7 +39,7 @@ func newBenchLoop(tb testing.TB, n int, kind sessionKind) (*loop, *message) {
 	}
 	l := newLoop(srv, 0, nil)
 	srv.loops.Store(&[]*loop{l})
-	ch, err := srv.channels.lockChannel("bench", srv.cfg.MaxChannels)
+	ch, err := srv.channels.lockChannel([]byte("bench"), srv.cfg.MaxChannels)
 	if err != nil {
 		tb.Fatal(err)
 	}

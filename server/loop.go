@@ -29,6 +29,7 @@ type loop struct {
 	epoch    []byte     // epoch scratch
 	// HTTP transport scratch.
 	positions  []position
+	pollPos    []pollPos
 	scratch    []byte
 	body       []byte
 	line       []byte

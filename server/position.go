@@ -19,10 +19,12 @@ const (
 
 var errBadPosition = errors.New("server: bad channel position")
 
-// position is one channel requested by an HTTP transport.
+// position is one channel requested by an HTTP transport. channel and
+// epoch alias the request (or a copy when they had to be unescaped), so a
+// position lives only while its request is being handled.
 type position struct {
-	channel  string
-	epoch    string
+	channel  []byte
+	epoch    []byte
 	seq      uint64
 	hasSince bool // false: from now
 }
@@ -30,8 +32,8 @@ type position struct {
 // parsePosition parses NAME or NAME~EPOCH~SEQ.
 func parsePosition(b []byte) (position, error) {
 	name, rest, found := bytes.Cut(b, []byte{positionSep})
-	p := position{channel: string(name)}
-	if !codec.ValidChannel(p.channel) {
+	p := position{channel: name}
+	if !codec.ValidChannel(name) {
 		return p, codec.ErrBadChannel
 	}
 	if !found {
@@ -45,7 +47,7 @@ func parsePosition(b []byte) (position, error) {
 	if err != nil {
 		return p, errBadPosition
 	}
-	p.epoch, p.seq, p.hasSince = string(epoch), n, true
+	p.epoch, p.seq, p.hasSince = epoch, n, true
 	return p, nil
 }
 
@@ -59,17 +61,17 @@ func validEpoch(b []byte) bool {
 }
 
 // parsePositions collects the positions of an HTTP transport request: the
-// cursor (from the query or, for SSE, Last-Event-ID) first, then every ch
-// parameter naming a channel not already in it. scratch is reused.
-func parsePositions(dst []position, rawQuery, lastEventID []byte, scratch *[]byte, limit int) ([]position, error) {
+// cursor (for SSE, Last-Event-ID) first, then the cursor and ch query
+// parameters; a channel named twice counts once (the first mention wins).
+func parsePositions(dst []position, rawQuery, lastEventID []byte, limit int) ([]position, error) {
 	add := func(raw []byte) error {
 		p, err := parsePosition(raw)
 		if err != nil {
 			return err
 		}
 		for _, q := range dst {
-			if q.channel == p.channel {
-				return nil // the first mention wins: the cursor's position
+			if bytes.Equal(q.channel, p.channel) {
+				return nil
 			}
 		}
 		if len(dst) >= limit {
@@ -105,15 +107,19 @@ func parsePositions(dst []position, rawQuery, lastEventID []byte, scratch *[]byt
 			if string(k) != key {
 				continue
 			}
-			val, err := codec.AppendUnescape((*scratch)[:0], v)
-			*scratch = val
-			if err != nil {
-				return dst, err
+			if bytes.ContainsAny(v, "%+") {
+				// Rare: clients need not escape channel names. The copy
+				// outlives the next parameter's unescaping.
+				var err error
+				if v, err = codec.AppendUnescape(nil, v); err != nil {
+					return dst, err
+				}
 			}
+			var err error
 			if key == "cursor" {
-				err = addCursor(val)
+				err = addCursor(v)
 			} else {
-				err = add(val)
+				err = add(v)
 			}
 			if err != nil {
 				return dst, err
@@ -131,11 +137,16 @@ func appendCursor(dst []byte, s *session) []byte {
 		if i > 0 {
 			dst = append(dst, cursorSep)
 		}
-		dst = append(dst, ss.lc.ch.name...)
-		dst = append(dst, positionSep)
-		dst = s.loop.srv.channels.appendEpoch(dst, ss.lc.ch)
-		dst = append(dst, positionSep)
-		dst = strconv.AppendUint(dst, ss.seq, 10)
+		dst = s.loop.appendPosition(dst, ss.lc.ch, ss.seq)
 	}
 	return dst
+}
+
+// appendPosition appends NAME~EPOCH~SEQ.
+func (l *loop) appendPosition(dst []byte, ch *channel, seq uint64) []byte {
+	dst = append(dst, ch.name...)
+	dst = append(dst, positionSep)
+	dst = l.srv.channels.appendEpoch(dst, ch)
+	dst = append(dst, positionSep)
+	return strconv.AppendUint(dst, seq, 10)
 }

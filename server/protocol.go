@@ -71,7 +71,7 @@ func (s *session) subscribe(env *conn.Env, m *codec.ClientMessage) {
 		return
 	}
 	l.replay = l.replay[:0]
-	r, err := l.join(s, m.Channel, m.Epoch, m.Since, m.HasSince)
+	r, err := l.join(s, bytesOf(m.Channel), bytesOf(m.Epoch), m.Since, m.HasSince)
 	if err != nil {
 		s.replyErr(env, m.ID, errCodeChannelsFull, errorText(err))
 		return
@@ -125,28 +125,24 @@ func (s *session) publish(env *conn.Env, m *codec.ClientMessage) {
 // delivery, and none is delivered twice. The new subscription's position
 // is set to just before the first replayed message (or to the channel's
 // seq), ready to advance as the replay is written.
-func (l *loop) join(s *session, name, epoch string, since uint64, hasSince bool) (codec.SubReply, error) {
-	srv := l.srv
-	ch, err := srv.channels.lockChannel(name, srv.cfg.MaxChannels)
+func (l *loop) join(s *session, name, epoch []byte, since uint64, hasSince bool) (codec.SubReply, error) {
+	ch, err := l.srv.channels.lockChannel(name, l.srv.cfg.MaxChannels)
 	if err != nil {
 		return codec.SubReply{}, err
 	}
-	ch.hist.expire(nowMillis() - srv.cfg.HistoryTTL.Milliseconds())
-	l.epoch = srv.channels.appendEpoch(l.epoch[:0], ch)
+	r := l.joinLocked(s, ch, epoch, since, hasSince)
+	ch.mu.Unlock()
+	return r, nil
+}
+
+// joinLocked is join on a channel its caller has locked.
+func (l *loop) joinLocked(s *session, ch *channel, epoch []byte, since uint64, hasSince bool) codec.SubReply {
+	l.epoch = l.srv.channels.appendEpoch(l.epoch[:0], ch)
 	r := codec.SubReply{Channel: ch.name, Epoch: l.epoch, Seq: ch.seq, HasSince: hasSince}
 	start := len(l.replay)
 	if hasSince {
-		// A since from another epoch (a restarted node, a recreated
-		// channel) or from the future names nothing here: replay what is
-		// kept of this epoch and say recovery failed.
-		from := since
-		sameEpoch := epoch == "" || epoch == string(l.epoch)
-		if !sameEpoch || since > ch.seq {
-			from = 0
-		}
-		oldest := ch.hist.oldestSeq()
-		r.Recovered = sameEpoch && since <= ch.seq &&
-			(from == ch.seq || (oldest != 0 && oldest <= from+1))
+		var from uint64
+		from, r.Recovered = l.recoverFrom(ch, epoch, since)
 		l.replay = ch.hist.after(l.replay, from)
 	}
 	l.subscribe(s, ch, ch.seq)
@@ -156,6 +152,24 @@ func (l *loop) join(s *session, name, epoch string, since uint64, hasSince bool)
 		sub.seq = l.replay[start].seq - 1
 	}
 	sub.gap = hasSince && !r.Recovered
-	ch.mu.Unlock()
-	return r, nil
+	return r
+}
+
+// recoverFrom applies the recovery rule to a client's (epoch, since) on ch,
+// locked: it returns the seq to replay after and whether everything the
+// client missed is still in history. A since from another epoch (a
+// restarted node, a recreated channel) or from the future names nothing
+// here: what is kept of this epoch is replayed and recovery fails. An empty
+// epoch trusts since. The caller has set l.epoch to ch's epoch.
+func (l *loop) recoverFrom(ch *channel, epoch []byte, since uint64) (from uint64, recovered bool) {
+	ch.hist.expire(nowMillis() - l.srv.cfg.HistoryTTL.Milliseconds())
+	from = since
+	sameEpoch := len(epoch) == 0 || string(epoch) == string(l.epoch)
+	if !sameEpoch || since > ch.seq {
+		from = 0
+	}
+	oldest := ch.hist.oldestSeq()
+	recovered = sameEpoch && since <= ch.seq &&
+		(from == ch.seq || (oldest != 0 && oldest <= from+1))
+	return from, recovered
 }

@@ -29,25 +29,34 @@ type streamState struct {
 	ready     bool   // poll: a message arrived; answer after this drain
 }
 
-// openTransport parses the channels of an HTTP transport request and joins
-// them. It answers the error itself and returns false on failure.
-func (s *session) openTransport(env *conn.Env, req *codec.Request, kind sessionKind) bool {
+// prepareTransport checks the origin and parses the channels (and, for an
+// iframe, the callback) of an HTTP transport request into l.positions. It
+// answers errors itself and returns false on failure. The session's
+// transport state is reused from an earlier request on the connection.
+func (s *session) prepareTransport(env *conn.Env, req *codec.Request, kind sessionKind) (*streamState, bool) {
 	l, srv := s.loop, s.loop.srv
 	origin, ok := s.corsOrigin(req)
 	if !ok {
 		s.Reject(env, 403, nil)
-		return false
+		return nil, false
 	}
 	var lastEventID []byte
 	if kind == kindSSE {
 		lastEventID = req.Header("Last-Event-ID")
 	}
-	positions, err := parsePositions(l.positions[:0], req.RawQuery, lastEventID, &l.scratch, srv.cfg.MaxSubscriptions)
+	positions, err := parsePositions(l.positions[:0], req.RawQuery, lastEventID, srv.cfg.MaxSubscriptions)
 	l.positions = positions
 	if err == nil && len(positions) == 0 {
 		err = errNoChannels
 	}
-	st := &streamState{origin: origin, keepAlive: req.KeepAlive}
+	st := s.stream
+	if st == nil {
+		st = new(streamState)
+	}
+	if st.origin != origin {
+		st.origin = origin
+	}
+	st.keepAlive, st.ready = req.KeepAlive, false
 	if err == nil && kind == kindIframe {
 		cb, _, _ := codec.QueryValue(l.scratch[:0], req.RawQuery, "cb")
 		if !validCallback(cb) {
@@ -57,23 +66,43 @@ func (s *session) openTransport(env *conn.Env, req *codec.Request, kind sessionK
 	}
 	if err != nil {
 		s.Respond(env, 400, jsonType, s.corsHeaders(origin), codec.AppendErr(nil, "", 400, errorText(err)))
+		return nil, false
+	}
+	return st, true
+}
+
+// openTransport prepares a streaming request and joins its channels,
+// collecting their replays in l.replay.
+func (s *session) openTransport(env *conn.Env, req *codec.Request, kind sessionKind) bool {
+	st, ok := s.prepareTransport(env, req, kind)
+	if !ok {
 		return false
 	}
+	l := s.loop
 	s.kind, s.stream = kind, st
 	l.replay = l.replay[:0]
-	for _, p := range positions {
+	for _, p := range l.positions {
 		if _, err := l.join(s, p.channel, p.epoch, p.seq, p.hasSince); err != nil {
 			s.dropSubscriptions()
-			s.kind, s.stream = kindHTTP, nil
-			s.Respond(env, 503, jsonType, s.corsHeaders(origin), codec.AppendErr(nil, "", 503, errorText(err)))
+			s.kind = kindHTTP
+			s.Respond(env, 503, jsonType, s.corsHeaders(st.origin), codec.AppendErr(nil, "", 503, errorText(err)))
 			return false
 		}
 	}
 	return true
 }
 
+// pollPos is a poll's position in one channel while it is answered.
+type pollPos struct {
+	ch  *channel
+	seq uint64 // the last seq the client has
+	gap bool   // history did not reach back to the requested position
+}
+
 // poll serves GET /poll: it answers at once when there is something to say
-// (or wait=0), else parks until a message or the hold time.
+// (or wait=0), else subscribes and parks until a message or the hold time.
+// A poll that answers at once never subscribes: the steady state of short
+// and busy long polls allocates nothing.
 func (s *session) poll(env *conn.Env, req *codec.Request) {
 	wait, err := s.pollWait(req)
 	if err != nil {
@@ -85,40 +114,102 @@ func (s *session) poll(env *conn.Env, req *codec.Request) {
 		s.Respond(env, 400, jsonType, s.corsHeaders(origin), codec.AppendErr(nil, "", 400, errorText(errBadWait)))
 		return
 	}
-	if !s.openTransport(env, req, kindPoll) {
+	st, ok := s.prepareTransport(env, req, kindPoll)
+	if !ok {
 		return
 	}
-	pending := len(s.loop.replay) > 0
-	for _, ss := range s.subs {
-		pending = pending || ss.gap
+	l := s.loop
+	s.stream = st
+	l.pollPos = l.pollPos[:0]
+	pending := false
+	for _, p := range l.positions {
+		pp, err := l.resolve(p)
+		if err != nil {
+			s.Respond(env, 503, jsonType, s.corsHeaders(st.origin), codec.AppendErr(nil, "", 503, errorText(err)))
+			return
+		}
+		pending = pending || pp.gap || pp.ch.seq > pp.seq
+		l.pollPos = append(l.pollPos, pp)
 	}
 	if pending || wait == 0 {
-		s.answerPoll(env)
+		s.answerPoll(env, l.pollPos)
+		return
+	}
+	// Nothing yet: subscribe from the resolved positions. A message that
+	// came in since resolve is in the replay, and answers at once.
+	s.kind = kindPoll
+	l.replay = l.replay[:0]
+	for _, pp := range l.pollPos {
+		pp.ch.mu.Lock()
+		if pp.ch.dead {
+			pending = true // swept meanwhile: answer with what we have
+		} else {
+			l.joinLocked(s, pp.ch, nil, pp.seq, true)
+		}
+		pp.ch.mu.Unlock()
+	}
+	if pending || len(l.replay) > 0 {
+		clear(l.replay)
+		s.answerSubscribedPoll(env)
 		return
 	}
 	s.Park()
 	s.arm(phaseHold, wait)
-	s.loop.srv.stats.pollsParked.Add(1)
+	l.srv.stats.pollsParked.Add(1)
 }
 
-// answerPoll writes the poll's answer from history: every message after its
-// positions, up to the batch limits, and the cursor after them. The session
-// then leaves its channels; the caller resumes or closes the connection.
-func (s *session) answerPoll(env *conn.Env) {
+// resolve turns a requested position into the poll's position on the
+// live channel: the seq after which to answer, and whether there is a gap.
+func (l *loop) resolve(p position) (pollPos, error) {
+	ch, err := l.srv.channels.lockChannel(p.channel, l.srv.cfg.MaxChannels)
+	if err != nil {
+		return pollPos{}, err
+	}
+	defer ch.mu.Unlock()
+	pp := pollPos{ch: ch, seq: ch.seq}
+	if !p.hasSince {
+		return pp, nil
+	}
+	l.epoch = l.srv.channels.appendEpoch(l.epoch[:0], ch)
+	from, recovered := l.recoverFrom(ch, p.epoch, p.seq)
+	pp.seq, pp.gap = from, !recovered
+	if oldest := ch.hist.oldestSeq(); oldest == 0 {
+		pp.seq = max(pp.seq, ch.seq) // nothing kept: resume from now
+	} else if oldest-1 > pp.seq {
+		pp.seq = oldest - 1 // skip what is gone; the gap says so
+	}
+	return pp, nil
+}
+
+// answerSubscribedPoll answers a poll from its subscriptions' positions
+// and leaves its channels.
+func (s *session) answerSubscribedPoll(env *conn.Env) {
+	l := s.loop
+	l.pollPos = l.pollPos[:0]
+	for _, ss := range s.subs {
+		l.pollPos = append(l.pollPos, pollPos{ch: ss.lc.ch, seq: ss.seq, gap: ss.gap})
+	}
+	s.dropSubscriptions()
+	s.kind = kindHTTP
+	s.answerPoll(env, l.pollPos)
+}
+
+// answerPoll writes the poll's answer from history: every message after
+// the positions, up to the batch limits, and the cursor after them.
+func (s *session) answerPoll(env *conn.Env, positions []pollPos) {
 	l, srv := s.loop, s.loop.srv
-	st := s.stream
 	l.replay = l.replay[:0]
-	for i := range s.subs {
-		sub := &s.subs[i]
-		ch := sub.lc.ch
+	for i := range positions {
+		pp := &positions[i]
+		ch := pp.ch
 		ch.mu.Lock()
 		ch.hist.expire(nowMillis() - srv.cfg.HistoryTTL.Milliseconds())
 		// History may have moved past the position while the poll was
 		// parked (more messages than it holds arrived in one drain): say so.
-		if oldest := ch.hist.oldestSeq(); ch.seq > sub.seq && (oldest == 0 || oldest > sub.seq+1) {
-			sub.gap = true
+		if oldest := ch.hist.oldestSeq(); ch.seq > pp.seq && (oldest == 0 || oldest > pp.seq+1) {
+			pp.gap = true
 		}
-		l.replay = ch.hist.after(l.replay, sub.seq)
+		l.replay = ch.hist.after(l.replay, pp.seq)
 		ch.mu.Unlock()
 	}
 	msgs := append(l.scratch[:0], `,"msgs":[`...)
@@ -127,38 +218,51 @@ func (s *session) answerPoll(env *conn.Env) {
 		if n >= srv.cfg.PollBatch || (n > 0 && len(msgs)+len(m.json) > srv.cfg.MaxOutboundBytes) {
 			break // the cursor stops here; the next poll continues
 		}
-		i := s.subIndex(m.ch)
-		if m.seq <= s.subs[i].seq {
+		pp := positionOf(positions, m.ch)
+		if m.seq <= pp.seq {
 			continue
 		}
 		if n > 0 {
 			msgs = append(msgs, ',')
 		}
 		msgs = append(msgs, m.json...)
-		s.subs[i].seq = m.seq
+		pp.seq = m.seq
 		n++
 	}
-	msgs = append(msgs, ']')
-	msgs = s.appendGaps(msgs)
-	l.scratch = msgs
 	clear(l.replay)
+	msgs = append(msgs, ']')
+	msgs = appendGaps(msgs, positions)
+	l.scratch = msgs
 
 	body := append(l.body[:0], `{"cursor":"`...)
-	body = appendCursor(body, s)
+	for i := range positions {
+		if i > 0 {
+			body = append(body, cursorSep)
+		}
+		body = l.appendPosition(body, positions[i].ch, positions[i].seq)
+	}
 	body = append(body, '"')
 	body = append(body, msgs...)
 	body = append(body, '}')
 	l.body = body
-	env.Out = codec.AppendResponse(env.Out, 200, jsonType, s.corsHeaders(st.origin), body, st.keepAlive)
-	s.dropSubscriptions()
+	env.Out = codec.AppendResponse(env.Out, 200, jsonType, s.corsHeaders(s.stream.origin), body, s.stream.keepAlive)
+}
+
+func positionOf(positions []pollPos, ch *channel) *pollPos {
+	for i := range positions {
+		if positions[i].ch == ch {
+			return &positions[i]
+		}
+	}
+	return &pollPos{} // unreachable: replays come from these channels
 }
 
 // appendGaps appends ,"gap":[...] naming the channels whose history did
 // not reach back, if any.
-func (s *session) appendGaps(dst []byte) []byte {
+func appendGaps(dst []byte, positions []pollPos) []byte {
 	first := true
-	for _, ss := range s.subs {
-		if !ss.gap {
+	for _, p := range positions {
+		if !p.gap {
 			continue
 		}
 		if first {
@@ -168,7 +272,7 @@ func (s *session) appendGaps(dst []byte) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, '"')
-		dst = append(dst, ss.lc.ch.name...)
+		dst = append(dst, p.ch.name...)
 		dst = append(dst, '"')
 	}
 	if !first {
@@ -182,10 +286,10 @@ func (s *session) appendGaps(dst []byte) []byte {
 func (s *session) finishPoll() {
 	l := s.loop
 	s.loop.wheel.Cancel(&s.timer)
-	s.answerPoll(&l.env)
+	s.answerSubscribedPoll(&l.env)
 	l.flush(s)
+	s.stream.ready = false
 	s.Unpark(s.stream.keepAlive)
-	s.kind, s.stream = kindHTTP, nil
 	if s.State() == conn.StateClosed {
 		s.closeSocket(conn.ReasonNormal)
 		return
@@ -259,7 +363,11 @@ func (s *session) appendOpen(dst []byte, kind sessionKind) []byte {
 	ev := append(l.body[:0], `{"op":"open","cursor":"`...)
 	ev = appendCursor(ev, s)
 	ev = append(ev, '"')
-	ev = s.appendGaps(ev)
+	l.pollPos = l.pollPos[:0]
+	for _, ss := range s.subs {
+		l.pollPos = append(l.pollPos, pollPos{ch: ss.lc.ch, seq: ss.seq, gap: ss.gap})
+	}
+	ev = appendGaps(ev, l.pollPos)
 	ev = append(ev, '}')
 	l.body = ev
 	switch kind {
