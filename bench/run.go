@@ -38,6 +38,9 @@ type Config struct {
 
 	IdleConns int           // idle: connections held (default 10,000)
 	IdleHold  time.Duration // idle: measurement window (default 10 s)
+	// IdleChannels spreads the idle connections over this many channels;
+	// 0 gives each its own (a personal inbox), 1 puts all in one room.
+	IdleChannels int
 
 	BroadcastSubs int // broadcast: subscribers on one channel (default 2,000)
 	// BroadcastSweep, when set, runs broadcast (and broadcast-sse) once per

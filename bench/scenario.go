@@ -213,9 +213,15 @@ func (s *scenarioRun) idle(ctx context.Context) error {
 	s.res.Params["hold_s"] = s.cfg.IdleHold.Seconds()
 	time.Sleep(s.cfg.Settle / 3)
 	base := s.sample()
+	s.res.Params["channels"] = s.cfg.IdleChannels
 	channels := make([]string, n)
 	for i := range channels {
-		channels[i] = "idle-" + itoa(i) // one channel per user, as a personal inbox
+		// By default one channel per user, as a personal inbox.
+		k := i
+		if s.cfg.IdleChannels > 0 {
+			k = i % s.cfg.IdleChannels
+		}
+		channels[i] = "idle-" + itoa(k)
 	}
 	opened, _, _, err := s.dialAll(ctx, channels, 0)
 	if err != nil {

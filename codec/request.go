@@ -159,16 +159,8 @@ func ParseRequest(b []byte, r *Request, lim Limits) (n int, err error) {
 	// request-line = method SP request-target SP HTTP-version CRLF
 	// method       = token
 	start := i
-	for ; i < len(buf) && buf[i] != ' '; i++ {
-		if !tokenTable[buf[i]] {
-			return 0, ErrBadRequest
-		}
-	}
-	if i >= len(buf) {
-		return 0, short
-	}
-	if i == start {
-		return 0, ErrBadRequest
+	if i, err = scanToken(buf, i, ' ', short); err != nil {
+		return 0, err
 	}
 	r.Method = buf[start:i]
 	i++
@@ -268,19 +260,11 @@ func ParseRequest(b []byte, r *Request, lim Limits) (n int, err error) {
 		}
 
 		// field-line = field-name ":" OWS field-value OWS (RFC 9112 §5)
+		// Anything but a tchar before ':', including SP and a bare LF, is
+		// fatal.
 		start = i
-		for ; i < len(buf) && buf[i] != ':'; i++ {
-			// Anything but a tchar, including SP before ':' and a bare
-			// LF, is fatal.
-			if !tokenTable[buf[i]] {
-				return 0, ErrBadRequest
-			}
-		}
-		if i >= len(buf) {
-			return 0, short
-		}
-		if i == start {
-			return 0, ErrBadRequest
+		if i, err = scanToken(buf, i, ':', short); err != nil {
+			return 0, err
 		}
 		name := buf[start:i]
 		i++
@@ -409,4 +393,23 @@ func parseContentLength(b []byte) (int64, bool) {
 		v = v*10 + int64(c-'0')
 	}
 	return v, true
+}
+
+// scanToken returns the index of delim after a non-empty token (RFC 9110
+// §5.6.2) starting at i: ErrBadRequest on any other byte or an empty token,
+// short when buf ends first.
+func scanToken(buf []byte, i int, delim byte, short error) (int, error) {
+	start := i
+	for ; i < len(buf) && buf[i] != delim; i++ {
+		if !tokenTable[buf[i]] {
+			return i, ErrBadRequest
+		}
+	}
+	if i >= len(buf) {
+		return i, short
+	}
+	if i == start {
+		return i, ErrBadRequest
+	}
+	return i, nil
 }

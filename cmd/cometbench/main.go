@@ -63,6 +63,7 @@ func main() {
 	flag.IntVar(&cfg.ConnectConns, "connect-conns", 5000, "connect: connections")
 	flag.IntVar(&cfg.IdleConns, "idle-conns", 10000, "idle: connections held")
 	flag.DurationVar(&cfg.IdleHold, "idle-hold", 10*time.Second, "idle: measurement window")
+	flag.IntVar(&cfg.IdleChannels, "idle-channels", 0, "idle: channels the connections share (0: one each, a personal inbox)")
 	subs := flag.String("broadcast-subs", "2000", "broadcast: subscribers on one channel; a comma list runs a sweep")
 	flag.IntVar(&cfg.BroadcastMsgs, "broadcast-msgs", 200, "broadcast: messages")
 	flag.IntVar(&cfg.BroadcastRate, "broadcast-rate", 20, "broadcast: messages per second")
