@@ -36,6 +36,7 @@ fuzz: # go test -fuzz takes one target per run
 	$(GO) test ./codec -run='^$$' -fuzz='^FuzzParseFrameHeader$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./codec -run='^$$' -fuzz='^FuzzParseChunkedBody$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./conn -run='^$$' -fuzz='^FuzzFeed$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./server -run='^$$' -fuzz='^FuzzParsePositions$$' -fuzztime=$(FUZZTIME)
 
 lint:
 	$(GO) vet ./...

@@ -1,0 +1,78 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/comet-im/comet/codec"
+)
+
+func TestParsePositions(t *testing.T) {
+	cases := []struct {
+		query, lastEventID string
+		limit              int // 0: 3
+		want               []position
+		err                bool
+	}{
+		{query: "ch=a&ch=b", want: []position{{channel: []byte("a")}, {channel: []byte("b")}}},
+		{query: "ch=a~e.1~42", want: []position{{channel: []byte("a"), epoch: []byte("e.1"), seq: 42, hasSince: true}}},
+		{query: "ch=a~~7", want: []position{{channel: []byte("a"), epoch: []byte{}, seq: 7, hasSince: true}}},
+		{query: "cursor=a~e.1~1!b~e.2~2&ch=a&ch=c", want: []position{
+			{channel: []byte("a"), epoch: []byte("e.1"), seq: 1, hasSince: true},
+			{channel: []byte("b"), epoch: []byte("e.2"), seq: 2, hasSince: true},
+			{channel: []byte("c")}}},
+		{lastEventID: "a~e.1~5", query: "ch=b", want: []position{
+			{channel: []byte("a"), epoch: []byte("e.1"), seq: 5, hasSince: true}, {channel: []byte("b")}}},
+		{query: "ch=room%3A1", want: []position{{channel: []byte("room:1")}}},
+		{query: "ch=bad%20name", err: true},
+		{query: "ch=a~E~1", err: true}, // epochs are lower case
+		{query: "ch=a~e~x", err: true}, // seq not a number
+		{query: "ch=a~e", err: true},   // missing seq
+		{query: "ch=a&ch=b&ch=c", limit: 2, err: true},
+	}
+	for _, tc := range cases {
+		limit := tc.limit
+		if limit == 0 {
+			limit = 3
+		}
+		got, err := parsePositions(nil, []byte(tc.query), []byte(tc.lastEventID), limit)
+		if (err != nil) != tc.err {
+			t.Errorf("%q: err %v, want error %v", tc.query, err, tc.err)
+			continue
+		}
+		if tc.err {
+			continue
+		}
+		if len(got) != len(tc.want) {
+			t.Errorf("%q: %d positions, want %d", tc.query, len(got), len(tc.want))
+			continue
+		}
+		for i, w := range tc.want {
+			g := got[i]
+			if string(g.channel) != string(w.channel) || string(g.epoch) != string(w.epoch) || g.seq != w.seq || g.hasSince != w.hasSince {
+				t.Errorf("%q: position %d = %+v, want %+v", tc.query, i, g, w)
+			}
+		}
+	}
+}
+
+// FuzzParsePositions: never panics, never returns more than the limit,
+// and every position it returns names a valid channel.
+func FuzzParsePositions(f *testing.F) {
+	f.Add("ch=a&cursor=b~e.1~2!c~~3", "d~e.2~9")
+	f.Add("ch=%zz&ch=a~~", "")
+	f.Add("cursor=!!~~!&ch=+", "~")
+	f.Fuzz(func(t *testing.T, query, lastEventID string) {
+		got, err := parsePositions(nil, []byte(query), []byte(lastEventID), 4)
+		if len(got) > 4 {
+			t.Fatalf("%d positions over the limit", len(got))
+		}
+		if err != nil {
+			return
+		}
+		for _, p := range got {
+			if !codec.ValidChannel(p.channel) || (p.hasSince && !validEpoch(p.epoch)) {
+				t.Fatalf("invalid position %+v", p)
+			}
+		}
+	})
+}
