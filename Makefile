@@ -38,8 +38,11 @@ fuzz: # go test -fuzz takes one target per run
 	$(GO) test ./conn -run='^$$' -fuzz='^FuzzFeed$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./server -run='^$$' -fuzz='^FuzzParsePositions$$' -fuzztime=$(FUZZTIME)
 
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 lint:
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
 cover:

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -100,23 +99,6 @@ func (w *wsClient) expect(fields map[string]any) map[string]any {
 	return m
 }
 
-// expectClose reads until the connection closes and returns the close code.
-func (w *wsClient) expectClose() int {
-	w.t.Helper()
-	_ = w.c.SetReadDeadline(time.Now().Add(readTimeout))
-	for {
-		_, _, err := w.c.ReadMessage()
-		if err == nil {
-			continue
-		}
-		var ce *websocket.CloseError
-		if errors.As(err, &ce) {
-			return ce.Code
-		}
-		w.t.Fatalf("connection ended without a close frame: %v", err)
-	}
-}
-
 func (w *wsClient) subscribe(ch string) map[string]any {
 	w.t.Helper()
 	w.send(`{"op":"sub","ch":"` + ch + `","id":"s-` + ch + `"}`)
@@ -199,11 +181,18 @@ func frame(op ws.OpCode, fin bool, payload []byte, masked bool) []byte {
 func (r *rawConn) readFrame() (ws.Header, []byte) {
 	r.t.Helper()
 	_ = r.c.SetReadDeadline(time.Now().Add(readTimeout))
-	f, err := ws.ReadFrame(r.br)
+	h, err := ws.ReadHeader(r.br)
 	if err != nil {
-		r.t.Fatalf("read frame: %v", err)
+		r.t.Fatalf("read frame header: %v", err)
 	}
-	return f.Header, f.Payload
+	if h.Length > 1<<20 || h.Masked {
+		r.t.Fatalf("server frame of %d bytes, masked %v", h.Length, h.Masked)
+	}
+	payload := make([]byte, h.Length)
+	if _, err := io.ReadFull(r.br, payload); err != nil {
+		r.t.Fatalf("read frame payload: %v", err)
+	}
+	return h, payload
 }
 
 // expectClose reads frames until a close frame and returns its code; the

@@ -567,8 +567,9 @@ func (ir *iframeReader) readHead() error {
 		return err
 	}
 	ir.html.WriteString(l + "\n")
-	pad, ok := strings.CutPrefix(l, "<!--")
-	if pad, ok = strings.CutSuffix(pad, "-->"); !ok || len(pad) < 1024 || strings.TrimLeft(pad, " ") != "" {
+	pad, opened := strings.CutPrefix(l, "<!--")
+	pad, closed := strings.CutSuffix(pad, "-->")
+	if !opened || !closed || len(pad) < 1024 || strings.TrimLeft(pad, " ") != "" {
 		return fmt.Errorf("no 1 KiB padding comment after the head: %q", l)
 	}
 	return nil
