@@ -267,6 +267,17 @@ func (c *Conn) Close(env *Env, r Reason) {
 	c.release()
 }
 
+// Abort ends the connection for reason r without writing anything: the
+// owner closes the socket at once (a timeout, a fault). The reason is kept
+// if one was already set.
+func (c *Conn) Abort(r Reason) {
+	if c.reason == ReasonNone {
+		c.reason = r
+	}
+	c.state = StateClosed
+	c.release()
+}
+
 // Closed marks the connection closed by the peer or the transport,
 // releasing any buffer it holds. The owner calls it from its close event.
 func (c *Conn) Closed() {

@@ -78,6 +78,7 @@ func (h *engineHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	in, _ := gc.Peek(-1)
 	before := s.State()
+	l.env.Out = l.env.Out[:0] // never send another connection's leftovers
 	n := s.Feed(&l.env, s, in)
 	if n > 0 {
 		// Not Discard(0): gnet treats n <= 0 as "discard everything".

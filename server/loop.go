@@ -173,7 +173,7 @@ func (l *loop) deliver(m *message) {
 	if len(l.slow) > 0 {
 		// Closing edits lc.subs, so it waits until the walk is done.
 		for _, s := range l.slow {
-			s.close(ReasonSlowConsumer)
+			s.close(conn.ReasonSlowConsumer)
 		}
 		clear(l.slow)
 		l.slow = l.slow[:0]

@@ -29,6 +29,8 @@ func TestPanicClosesOnlyThatConnection(t *testing.T) {
 	s := newSession(l, bad)
 	l.addSession(s)
 	bad.ctx = s
+	s.Upgrade(&l.env, []byte("dGhlIHNhbXBsZSBub25jZQ==")) // a WebSocket: closing it could write a frame
+	l.env.Out = l.env.Out[:0]
 	h := &engineHandler{srv: l.srv}
 
 	if action := h.OnTraffic(bad); action != gnet.None {
@@ -39,6 +41,11 @@ func TestPanicClosesOnlyThatConnection(t *testing.T) {
 	}
 	if p := l.srv.Stats().Panics; p != 1 {
 		t.Fatalf("Panics = %d, want 1", p)
+	}
+	// Nothing of the faulty connection may wait in the loop's shared
+	// output buffer: the next connection served would receive it.
+	if len(l.env.Out) != 0 {
+		t.Fatalf("%d bytes left in the loop's output buffer: %q", len(l.env.Out), l.env.Out)
 	}
 	// The loop still delivers to everyone else.
 	l.deliver(m)

@@ -85,7 +85,7 @@ func (s *session) subscribe(env *conn.Env, m *codec.ClientMessage) {
 			l.replay[i] = nil
 		}
 		if s.State() != conn.StateClosed && s.gc.OutboundBuffered() > srv.cfg.MaxOutboundBytes {
-			s.Close(env, ReasonSlowConsumer)
+			s.Close(env, conn.ReasonSlowConsumer)
 		}
 	}
 }

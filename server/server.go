@@ -131,14 +131,14 @@ func (l *loop) drainSessions() {
 	for _, s := range sessions {
 		switch {
 		case s.State() == conn.StateWebSocket:
-			s.close(ReasonShutdown)
+			s.close(conn.ReasonShutdown)
 		case s.kind == kindPoll && s.State() == conn.StateParked:
 			s.stream.keepAlive = false // answered, then closed
 			s.finishPoll()
 		case s.State() == conn.StateParked:
-			s.close(ReasonShutdown) // streams: the last chunk, then close
+			s.close(conn.ReasonShutdown) // streams: the last chunk, then close
 		default:
-			s.closeSocket(ReasonShutdown)
+			s.closeSocket(conn.ReasonShutdown)
 		}
 	}
 }

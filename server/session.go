@@ -9,13 +9,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 )
 
-// Reasons re-exported for readability inside the package.
-const (
-	ReasonSlowConsumer = conn.ReasonSlowConsumer
-	ReasonShutdown     = conn.ReasonShutdown
-)
-
-// sessionKind says which protocol a WebSocket speaks.
+// sessionKind says which protocol a connection speaks.
 type sessionKind uint8
 
 const (
@@ -147,11 +141,11 @@ func (s *session) close(r conn.Reason) {
 	s.closeSocket(r)
 }
 
-// closeSocket asks gnet to flush and close the socket; OnClose follows.
+// closeSocket asks gnet to flush what is queued and close the socket;
+// OnClose follows. It writes nothing itself: output goes through the loop's
+// shared buffer, and bytes left there would reach the next connection.
 func (s *session) closeSocket(r conn.Reason) {
-	if s.Reason() == conn.ReasonNone {
-		s.Close(&s.loop.env, r)
-	}
+	s.Abort(r)
 	s.loop.wheel.Cancel(&s.timer)
 	_ = s.gc.Close()
 }

@@ -353,7 +353,7 @@ func (s *session) openStream(env *conn.Env, req *codec.Request, kind sessionKind
 	s.arm(phasePing, l.srv.cfg.StreamHeartbeat)
 	l.srv.stats.streams.Add(1)
 	if s.State() != conn.StateClosed && s.gc.OutboundBuffered() > l.srv.cfg.MaxOutboundBytes {
-		s.Close(env, ReasonSlowConsumer)
+		s.Close(env, conn.ReasonSlowConsumer)
 	}
 }
 
