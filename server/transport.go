@@ -123,12 +123,12 @@ func (s *session) poll(env *conn.Env, req *codec.Request) {
 	l.pollPos = l.pollPos[:0]
 	pending := false
 	for _, p := range l.positions {
-		pp, err := l.resolve(p)
+		pp, behind, err := l.resolve(p)
 		if err != nil {
 			s.Respond(env, 503, jsonType, s.corsHeaders(st.origin), codec.AppendErr(nil, "", 503, errorText(err)))
 			return
 		}
-		pending = pending || pp.gap || pp.ch.seq > pp.seq
+		pending = pending || pp.gap || behind
 		l.pollPos = append(l.pollPos, pp)
 	}
 	if pending || wait == 0 {
@@ -159,16 +159,25 @@ func (s *session) poll(env *conn.Env, req *codec.Request) {
 }
 
 // resolve turns a requested position into the poll's position on the
-// live channel: the seq after which to answer, and whether there is a gap.
-func (l *loop) resolve(p position) (pollPos, error) {
+// live channel: the seq after which to answer, whether there is a gap, and
+// whether the channel is already past it (read under the channel's lock).
+func (l *loop) resolve(p position) (pollPos, bool, error) {
 	ch, err := l.srv.channels.lockChannel(p.channel, l.srv.cfg.MaxChannels)
 	if err != nil {
-		return pollPos{}, err
+		return pollPos{}, false, err
 	}
-	defer ch.mu.Unlock()
+	pp := l.positionOn(ch, p)
+	behind := ch.seq > pp.seq
+	ch.mu.Unlock()
+	return pp, behind, nil
+}
+
+// positionOn applies the recovery rule of a requested position to ch,
+// locked by the caller.
+func (l *loop) positionOn(ch *channel, p position) pollPos {
 	pp := pollPos{ch: ch, seq: ch.seq}
 	if !p.hasSince {
-		return pp, nil
+		return pp
 	}
 	l.epoch = l.srv.channels.appendEpoch(l.epoch[:0], ch)
 	from, recovered := l.recoverFrom(ch, p.epoch, p.seq)
@@ -178,7 +187,7 @@ func (l *loop) resolve(p position) (pollPos, error) {
 	} else if oldest-1 > pp.seq {
 		pp.seq = oldest - 1 // skip what is gone; the gap says so
 	}
-	return pp, nil
+	return pp
 }
 
 // answerSubscribedPoll answers a poll from its subscriptions' positions
