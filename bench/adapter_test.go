@@ -124,6 +124,11 @@ type lossyHub struct {
 	seq  int64
 	subs []*websocket.Conn
 	wmu  map[*websocket.Conn]*sync.Mutex
+
+	// Deliveries leave in publish order, so the counts the test expects
+	// do not depend on how the delayed goroutines get scheduled.
+	turn      *sync.Cond // on mu
+	delivered int64      // last seq handed out
 }
 
 func (h *lossyHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -152,6 +157,20 @@ func (h *lossyHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		go func() {
 			time.Sleep(h.delay)
+			h.mu.Lock()
+			if h.turn == nil {
+				h.turn = sync.NewCond(&h.mu)
+			}
+			for h.delivered != seq-1 {
+				h.turn.Wait()
+			}
+			h.mu.Unlock()
+			defer func() {
+				h.mu.Lock()
+				h.delivered = seq
+				h.turn.Broadcast()
+				h.mu.Unlock()
+			}()
 			for _, c := range subs {
 				for range copies {
 					h.mu.Lock()
