@@ -87,6 +87,9 @@ func (h *engineHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	l.flush(s)
 	s.afterFeed(before)
 	if s.State() == conn.StateClosed {
+		if s.lingers() {
+			return gnet.None
+		}
 		return gnet.Close // gnet flushes what is queued before closing
 	}
 	return gnet.None

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"strings"
@@ -144,5 +145,33 @@ func TestStaticAssetsAndNoWebSocket(t *testing.T) {
 	r.write([]byte(upgradeRequest))
 	if status, _ := r.readResponse(); status != 503 {
 		t.Fatalf("upgrade with NoWebSocket: status %d, want 503", status)
+	}
+}
+
+// A client still sending an oversized body keeps being read after the 413:
+// closing with its data unread would make the kernel send a reset, which
+// on a real network can destroy the 413 before the client reads it. So the
+// server swallows what arrives until the client closes or CloseTimeout
+// ends (lingering close), then closes.
+func TestOversizedBodyLingeringClose(t *testing.T) {
+	srv := startServer(t, Config{MaxBodyBytes: 1024, CloseTimeout: 500 * time.Millisecond, Tick: 10 * time.Millisecond})
+	r := dialRaw(t, srv.Addr())
+	r.write([]byte("POST /api/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n"))
+	if status, _ := r.readResponse(); status != 413 {
+		t.Fatalf("status %d, want 413", status)
+	}
+	// The body keeps coming after the answer: the server must still read it.
+	chunk := bytes.Repeat([]byte("x"), 64<<10)
+	for i := 0; i < 16; i++ {
+		_ = r.c.SetWriteDeadline(time.Now().Add(readTimeout))
+		if _, err := r.c.Write(chunk); err != nil {
+			t.Fatalf("write %d after the 413 failed (the server closed at once): %v", i, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Then it closes by itself, at the linger deadline.
+	r.expectEOF()
+	if n := srv.Stats().Closed["message too big"]; n != 1 {
+		t.Fatalf("closed as too big %d times, want 1: %+v", n, srv.Stats())
 	}
 }

@@ -157,10 +157,27 @@ func (s *session) dropSubscriptions() {
 	}
 }
 
+// lingers reports whether a closed connection keeps reading for a while:
+// an HTTP request refused as too big (413, 414, 431) usually still has
+// bytes on the way, and closing with unread data makes the kernel send a
+// reset that can destroy the answer before the client reads it. So the
+// connection swallows what arrives (Feed discards everything once closed)
+// until the client closes or CloseTimeout ends (RFC 9112 §9.6, "lingering
+// close"). Memory stays bounded: nothing is kept.
+func (s *session) lingers() bool {
+	return s.kind == kindHTTP && s.Reason() == conn.ReasonTooBig
+}
+
 // afterFeed applies what a Feed changed: the next timer, or the close.
 func (s *session) afterFeed(before conn.State) {
 	st := s.State()
 	switch {
+	case st == conn.StateClosed && s.lingers():
+		if before != conn.StateClosed {
+			// arm refuses closed sessions; this is the one timer they get.
+			s.phase = phaseClose
+			s.loop.wheel.Schedule(&s.timer, s.loop.srv.cfg.ticks(s.loop.srv.cfg.CloseTimeout))
+		}
 	case st == conn.StateClosed:
 		s.dropSubscriptions()
 		s.loop.wheel.Cancel(&s.timer)
