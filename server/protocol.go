@@ -105,18 +105,21 @@ func (s *session) unsubscribe(env *conn.Env, m *codec.ClientMessage) {
 }
 
 func (s *session) publish(env *conn.Env, m *codec.ClientMessage) {
+	// An ok is sent only when the client asked with an id; an err always.
+	if reply, failed := s.publishReply(m); failed || m.ID != "" {
+		s.reply(env, reply)
+	}
+}
+
+// publishReply publishes m.Data and returns the reply its client gets, an
+// ok with the seq or an err, built in scratch. WebSocket pub and POST /send
+// share it, so both transports answer alike.
+func (s *session) publishReply(m *codec.ClientMessage) (reply []byte, failed bool) {
 	seq, err := s.loop.srv.Publish(m.Channel, m.Data)
 	if err != nil {
-		code, known := publishErrorStatus(err)
-		if !known {
-			code = errCodeInternalServer
-		}
-		s.replyErr(env, m.ID, code, errorText(err))
-		return
+		return codec.AppendErr(s.scratch(), m.ID, publishErrorCode(err), errorText(err)), true
 	}
-	if m.ID != "" {
-		s.reply(env, codec.AppendOK(s.scratch(), m.ID, seq))
-	}
+	return codec.AppendOK(s.scratch(), m.ID, seq), false
 }
 
 // join subscribes s to channel name, appending to l.replay what history

@@ -140,7 +140,7 @@ func (s *session) apiPublish(env *conn.Env, req *codec.Request, body []byte) {
 	}
 	seq, err := srv.Publish(p.Channel, data)
 	if err != nil {
-		status, _ := publishErrorStatus(err)
+		status := publishErrorCode(err)
 		s.Respond(env, status, jsonType, nil, codec.AppendErr(nil, "", status, errorText(err)))
 		return
 	}
@@ -163,18 +163,18 @@ func (s *session) apiAuthorized(req *codec.Request) bool {
 	return subtle.ConstantTimeCompare(got, []byte(key)) == 1
 }
 
-// publishErrorStatus maps a publish error to an HTTP-like status used both
-// by the API and in "err" replies.
-func publishErrorStatus(err error) (int, bool) {
+// publishErrorCode maps a publish error to the code used both as the API's
+// HTTP status and in "err" replies (docs/PROTOCOL.md).
+func publishErrorCode(err error) int {
 	switch {
 	case errors.Is(err, codec.ErrBadChannel):
-		return 400, true
+		return errCodeBadRequest
 	case errors.Is(err, ErrMessageTooBig):
-		return 413, true
+		return errCodeMessageTooBig
 	case errors.Is(err, ErrTooManyChannels):
-		return 503, true
+		return errCodeChannelsFull
 	}
-	return 500, false
+	return errCodeInternalServer
 }
 
 // errorText strips the package prefix from an error for clients.

@@ -193,14 +193,21 @@ func (l *loop) positionOn(ch *channel, p position) pollPos {
 // answerSubscribedPoll answers a poll from its subscriptions' positions
 // and leaves its channels.
 func (s *session) answerSubscribedPoll(env *conn.Env) {
+	positions := s.subPositions()
+	s.dropSubscriptions()
+	s.kind = kindHTTP
+	s.answerPoll(env, positions)
+}
+
+// subPositions returns the positions of s's subscriptions, in the loop's
+// scratch.
+func (s *session) subPositions() []pollPos {
 	l := s.loop
 	l.pollPos = l.pollPos[:0]
 	for _, ss := range s.subs {
 		l.pollPos = append(l.pollPos, pollPos{ch: ss.lc.ch, seq: ss.seq, gap: ss.gap})
 	}
-	s.dropSubscriptions()
-	s.kind = kindHTTP
-	s.answerPoll(env, l.pollPos)
+	return l.pollPos
 }
 
 // answerPoll writes the poll's answer from history: every message after
@@ -372,11 +379,7 @@ func (s *session) appendOpen(dst []byte, kind sessionKind) []byte {
 	ev := append(l.body[:0], `{"op":"open","cursor":"`...)
 	ev = appendCursor(ev, s)
 	ev = append(ev, '"')
-	l.pollPos = l.pollPos[:0]
-	for _, ss := range s.subs {
-		l.pollPos = append(l.pollPos, pollPos{ch: ss.lc.ch, seq: ss.seq, gap: ss.gap})
-	}
-	ev = appendGaps(ev, l.pollPos)
+	ev = appendGaps(ev, s.subPositions())
 	ev = append(ev, '}')
 	l.body = ev
 	switch kind {
@@ -455,15 +458,20 @@ func (s *session) send(m *message, i int) {
 func (s *session) heartbeat() {
 	switch s.kind {
 	case kindSSE:
-		_, _ = s.gc.Write([]byte(": hb\n\n"))
+		_, _ = s.gc.Write(sseHeartbeat)
 	case kindStream:
 		_, _ = s.gc.Write(streamHeartbeat)
 	case kindIframe:
-		_, _ = s.gc.Write([]byte("<!-- hb -->\n"))
+		_, _ = s.gc.Write(iframeHeartbeat)
 	}
 }
 
-var streamHeartbeat = appendChunk(nil, []byte(`{"op":"hb"}`), '\n')
+// Heartbeats, built once (read-only).
+var (
+	sseHeartbeat    = []byte(": hb\n\n")
+	streamHeartbeat = appendChunk(nil, []byte(`{"op":"hb"}`), '\n')
+	iframeHeartbeat = []byte("<!-- hb -->\n")
+)
 
 // subIndex returns the index of s's subscription to ch.
 func (s *session) subIndex(ch *channel) int {
@@ -520,16 +528,7 @@ func (s *session) sendRequest(env *conn.Env, req *codec.Request, body []byte) {
 	case m.Op != codec.OpPub:
 		reply = codec.AppendErr(s.scratch(), m.ID, errCodeBadRequest, "only pub and ping are sent over HTTP; name channels in the transport request")
 	default:
-		seq, err := s.loop.srv.Publish(m.Channel, m.Data)
-		if err != nil {
-			code, known := publishErrorStatus(err)
-			if !known {
-				code = errCodeInternalServer
-			}
-			reply = codec.AppendErr(s.scratch(), m.ID, code, errorText(err))
-		} else {
-			reply = codec.AppendOK(s.scratch(), m.ID, seq)
-		}
+		reply, _ = s.publishReply(&m)
 	}
 	s.loop.replyBuf = reply
 	s.Respond(env, 200, jsonType, extra, reply)
