@@ -177,26 +177,26 @@ func (r *registry) lockChannel(name []byte, limit int) (*channel, error) {
 // bytesOf views s as bytes without copying, for read-only use.
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// sweep drops channels that have no subscribers and nothing left in
-// history. It runs off the event loops, on the ticker goroutine.
-func (r *registry) sweep(cutoff int64) {
-	for i := range r.shards {
-		sh := &r.shards[i]
-		sh.mu.Lock()
-		for name, ch := range sh.m {
-			ch.mu.Lock()
-			ch.hist.expire(cutoff)
-			if ch.hist != nil && ch.hist.n == 0 {
-				ch.hist = nil
-			}
-			if ch.loopMask == 0 && ch.hist == nil && ch.lastActive < cutoff {
-				ch.dead = true
-				delete(sh.m, name)
-				r.count.Add(-1)
-			}
-			ch.mu.Unlock()
+// sweep drops the channels of shard i that have no subscribers and
+// nothing left in history. It runs off the event loops, on the ticker
+// goroutine, one shard per tick: a pass over a million channels at once
+// would hold shard locks long enough for publishers to notice.
+func (r *registry) sweep(i int, cutoff int64) {
+	sh := &r.shards[i%registryShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for name, ch := range sh.m {
+		ch.mu.Lock()
+		ch.hist.expire(cutoff)
+		if ch.hist != nil && ch.hist.n == 0 {
+			ch.hist = nil
 		}
-		sh.mu.Unlock()
+		if ch.loopMask == 0 && ch.hist == nil && ch.lastActive < cutoff {
+			ch.dead = true
+			delete(sh.m, name)
+			r.count.Add(-1)
+		}
+		ch.mu.Unlock()
 	}
 }
 

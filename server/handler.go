@@ -122,16 +122,15 @@ func (h *engineHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 }
 
 // OnTick runs on gnet's ticker goroutine: it must not touch loop state, so
-// it posts one tick task per loop and sweeps the channel registry.
+// it posts one tick task per loop and sweeps one shard of the channel
+// registry.
 func (h *engineHandler) OnTick() (time.Duration, gnet.Action) {
 	srv := h.srv
 	for _, l := range *srv.loops.Load() {
 		_ = l.el.Execute(context.Background(), l.tickTask)
 	}
-	if now := time.Now(); now.Sub(srv.lastSweep) >= time.Second {
-		srv.lastSweep = now
-		srv.channels.sweep(now.UnixMilli() - srv.cfg.HistoryTTL.Milliseconds())
-	}
+	srv.sweepShard++
+	srv.channels.sweep(srv.sweepShard, time.Now().UnixMilli()-srv.cfg.HistoryTTL.Milliseconds())
 	return srv.cfg.Tick, gnet.None
 }
 

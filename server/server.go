@@ -30,10 +30,10 @@ type Server struct {
 	loopIdx map[gnet.EventLoop]*loop
 	loops   atomic.Pointer[[]*loop]
 
-	static    map[string]staticFile
-	draining  atomic.Bool
-	lastSweep time.Time // ticker goroutine only
-	stats     serverStats
+	static     map[string]staticFile
+	draining   atomic.Bool
+	sweepShard int // next registry shard to sweep; ticker goroutine only
+	stats      serverStats
 }
 
 // New validates cfg and returns a server ready to Start.
