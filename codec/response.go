@@ -112,13 +112,23 @@ func appendNoNewline(dst []byte, s string) []byte {
 // Content-Length is always sent so a keep-alive client knows where the
 // response ends. extra is copied as given: it must come from trusted code.
 func AppendResponse(dst []byte, code int, contentType string, extra []byte, body []byte, keepAlive bool) []byte {
-	noContent := code < 200 || code == 204 || code == 304
+	dst = AppendResponseHead(dst, code, contentType, extra, len(body), keepAlive)
+	if hasContent(code) {
+		dst = append(dst, body...)
+	}
+	return dst
+}
+
+// AppendResponseHead writes what AppendResponse writes before the body,
+// announcing contentLength bytes: the whole answer to a HEAD request
+// (RFC 9110 §9.3.2).
+func AppendResponseHead(dst []byte, code int, contentType string, extra []byte, contentLength int, keepAlive bool) []byte {
 	dst = AppendStatusLine(dst, code)
 	if contentType != "" {
 		dst = AppendHeader(dst, "Content-Type", contentType)
 	}
-	if !noContent {
-		dst = AppendHeaderInt(dst, "Content-Length", int64(len(body)))
+	if hasContent(code) {
+		dst = AppendHeaderInt(dst, "Content-Length", int64(contentLength))
 	}
 	if !keepAlive {
 		dst = append(dst, "Connection: close\r\n"...)
@@ -126,9 +136,8 @@ func AppendResponse(dst []byte, code int, contentType string, extra []byte, body
 	// Push responses are per-user and live: no cache may store them.
 	dst = append(dst, "Cache-Control: no-store\r\n"...)
 	dst = append(dst, extra...)
-	dst = append(dst, "\r\n"...)
-	if !noContent {
-		dst = append(dst, body...)
-	}
-	return dst
+	return append(dst, "\r\n"...)
 }
+
+// hasContent reports whether a response with this status may carry content.
+func hasContent(code int) bool { return code >= 200 && code != 204 && code != 304 }

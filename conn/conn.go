@@ -195,13 +195,12 @@ func (c *Conn) feedHead(env *Env, h Handler, in []byte) int {
 // holds additional header lines, each ending in CRLF.
 func (c *Conn) Respond(env *Env, status int, contentType string, extra, body []byte) {
 	keepAlive := env.Req.KeepAlive && c.state == StateHead
-	env.Out = codec.AppendResponse(env.Out, status, contentType, extra, body, keepAlive)
-	// RFC 9110 §9.3.2: a response to HEAD has no content, though its
-	// Content-Length announces the GET's. AppendResponse writes the body
-	// last, and only for a status that carries content.
-	if string(env.Req.Method) == "HEAD" && status >= 200 && status != 204 && status != 304 {
-		env.Out = env.Out[:len(env.Out)-len(body)]
+	if string(env.Req.Method) == "HEAD" {
+		// RFC 9110 §9.3.2: the GET's headers, no content.
+		env.Out = codec.AppendResponseHead(env.Out, status, contentType, extra, len(body), keepAlive)
+		return
 	}
+	env.Out = codec.AppendResponse(env.Out, status, contentType, extra, body, keepAlive)
 }
 
 // Reject answers the current request with an error status and a short
