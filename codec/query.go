@@ -45,26 +45,35 @@ func NextQueryPair(q []byte) (key, value, rest []byte) {
 // and invalid UTF-8: validating it is the caller's job.
 func AppendUnescape(dst, src []byte) ([]byte, error) {
 	n := len(dst)
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		switch c {
-		case '+':
-			c = ' '
-		case '%':
-			if i+2 >= len(src) {
-				return dst[:n], ErrBadRequest
-			}
-			hi, ok1 := unhex(src[i+1])
-			lo, ok2 := unhex(src[i+2])
-			if !ok1 || !ok2 {
-				return dst[:n], ErrBadRequest
-			}
-			c = hi<<4 | lo
-			i += 2
+	for i := 0; i < len(src); {
+		c, used, err := unescapeByte(src, i)
+		if err != nil {
+			return dst[:n], err
 		}
 		dst = append(dst, c)
+		i += used
 	}
 	return dst, nil
+}
+
+// unescapeByte decodes the byte at src[i] (URL query form: '+' is SP, %HH
+// its hex value) and returns how many bytes of src it used.
+func unescapeByte(src []byte, i int) (c byte, used int, err error) {
+	switch c = src[i]; c {
+	case '+':
+		return ' ', 1, nil
+	case '%':
+		if i+2 >= len(src) {
+			return 0, 0, ErrBadRequest
+		}
+		hi, ok1 := unhex(src[i+1])
+		lo, ok2 := unhex(src[i+2])
+		if !ok1 || !ok2 {
+			return 0, 0, ErrBadRequest
+		}
+		return hi<<4 | lo, 3, nil
+	}
+	return c, 1, nil
 }
 
 // QueryValue finds the first pair of rawQuery whose unescaped key equals
@@ -95,23 +104,12 @@ func QueryValue(dst, rawQuery []byte, key string) (value []byte, ok bool, err er
 func unescapedEqual(raw []byte, want string) (bool, error) {
 	j := 0
 	eq := true
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		switch c {
-		case '+':
-			c = ' '
-		case '%':
-			if i+2 >= len(raw) {
-				return false, ErrBadRequest
-			}
-			hi, ok1 := unhex(raw[i+1])
-			lo, ok2 := unhex(raw[i+2])
-			if !ok1 || !ok2 {
-				return false, ErrBadRequest
-			}
-			c = hi<<4 | lo
-			i += 2
+	for i := 0; i < len(raw); {
+		c, used, err := unescapeByte(raw, i)
+		if err != nil {
+			return false, err
 		}
+		i += used
 		// Keep scanning after a mismatch so that a bad escape is
 		// reported the same way whatever key is asked for.
 		if j >= len(want) || want[j] != c {
