@@ -28,9 +28,16 @@ type message struct {
 
 func newMessage(ch *channel, seq uint64, ts int64, data []byte) *message {
 	m := &message{ch: ch, seq: seq, ts: ts, data: data}
-	envelope := codec.AppendMsg(make([]byte, 0, 96+len(ch.name)+len(data)), ch.name, seq, ts, data)
-	m.frame = codec.AppendFrame(make([]byte, 0, codec.FrameSize(len(envelope))), ws.OpText, envelope)
-	m.json = m.frame[len(m.frame)-len(envelope):]
+	// Write the envelope once, after room for the largest server frame
+	// header, then put the header right before it: one buffer, no copy.
+	const room = 10 // RFC 6455 §5.2: 2 bytes + 8 of extended length, unmasked
+	buf := make([]byte, room, room+96+len(ch.name)+len(data))
+	buf = codec.AppendMsg(buf, ch.name, seq, ts, data)
+	var hdr [room]byte
+	h := codec.AppendFrameHeader(hdr[:0], ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(buf) - room)})
+	start := room - len(h)
+	copy(buf[start:], h)
+	m.frame, m.json = buf[start:], buf[room:]
 	return m
 }
 
