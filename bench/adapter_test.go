@@ -135,12 +135,8 @@ func (h *lossyHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/healthz":
 	case "/api/publish":
-		var req struct {
-			Channel string          `json:"channel"`
-			Data    json.RawMessage `json:"data"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+		req, ok := decodePublish(w, r)
+		if !ok {
 			return
 		}
 		h.mu.Lock()
@@ -276,4 +272,22 @@ func TestHTTPVariantsSkipTargetsWithoutThem(t *testing.T) {
 	if err != nil || len(res) != 0 {
 		t.Fatalf("baseline got SSE/poll results %v, %v", res, err)
 	}
+}
+
+// publishRequest is the body of POST /api/publish that the test targets
+// decode.
+type publishRequest struct {
+	Channel string          `json:"channel"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// decodePublish reads a publish body for a stand-in target, answering 400
+// itself when it is malformed.
+func decodePublish(w http.ResponseWriter, r *http.Request) (publishRequest, bool) {
+	var req publishRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return req, false
+	}
+	return req, true
 }

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -22,12 +21,8 @@ func (h *sseHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/healthz":
 	case "/api/publish":
-		var req struct {
-			Channel string          `json:"channel"`
-			Data    json.RawMessage `json:"data"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+		req, ok := decodePublish(w, r)
+		if !ok {
 			return
 		}
 		h.mu.Lock()
