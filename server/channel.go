@@ -9,7 +9,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/comet-im/comet/codec"
+	"github.com/comet-im/comet/protocol"
 )
 
 // Publish errors.
@@ -205,8 +205,8 @@ func (r *registry) sweep(i int, cutoff int64) {
 // with subscribers. It may be called from any goroutine; it returns the
 // assigned sequence number.
 func (s *Server) Publish(name string, data []byte) (uint64, error) {
-	if !codec.ValidChannel(name) {
-		return 0, codec.ErrBadChannel
+	if !protocol.ValidChannel(name) {
+		return 0, protocol.ErrBadChannel
 	}
 	if len(data) > s.cfg.MaxMessageBytes {
 		return 0, ErrMessageTooBig

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/comet-im/comet/codec"
+	"github.com/comet-im/comet/protocol"
 	"github.com/gobwas/ws"
 )
 
@@ -32,7 +33,7 @@ func newMessage(ch *channel, seq uint64, ts int64, data []byte) *message {
 	// header, then put the header right before it: one buffer, no copy.
 	const room = 10 // RFC 6455 §5.2: 2 bytes + 8 of extended length, unmasked
 	buf := make([]byte, room, room+96+len(ch.name)+len(data))
-	buf = codec.AppendMsg(buf, ch.name, seq, ts, data)
+	buf = protocol.AppendMsg(buf, ch.name, seq, ts, data)
 	var hdr [room]byte
 	h := codec.AppendFrameHeader(hdr[:0], ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(buf) - room)})
 	start := room - len(h)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/comet-im/comet/codec"
+	"github.com/comet-im/comet/protocol"
 )
 
 // A position names a channel and the last seq its client has seen:
@@ -33,8 +34,8 @@ type position struct {
 func parsePosition(b []byte) (position, error) {
 	name, rest, found := bytes.Cut(b, []byte{positionSep})
 	p := position{channel: name}
-	if !codec.ValidChannel(name) {
-		return p, codec.ErrBadChannel
+	if !protocol.ValidChannel(name) {
+		return p, protocol.ErrBadChannel
 	}
 	if !found {
 		return p, nil

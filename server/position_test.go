@@ -3,7 +3,7 @@ package server
 import (
 	"testing"
 
-	"github.com/comet-im/comet/codec"
+	"github.com/comet-im/comet/protocol"
 )
 
 func TestParsePositions(t *testing.T) {
@@ -70,7 +70,7 @@ func FuzzParsePositions(f *testing.F) {
 			return
 		}
 		for _, p := range got {
-			if !codec.ValidChannel(p.channel) || (p.hasSince && !validEpoch(p.epoch)) {
+			if !protocol.ValidChannel(p.channel) || (p.hasSince && !validEpoch(p.epoch)) {
 				t.Fatalf("invalid position %+v", p)
 			}
 		}

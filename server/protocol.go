@@ -1,8 +1,8 @@
 package server
 
 import (
-	"github.com/comet-im/comet/codec"
 	"github.com/comet-im/comet/conn"
+	"github.com/comet-im/comet/protocol"
 	"github.com/gobwas/ws"
 )
 
@@ -26,20 +26,20 @@ func (s *session) OnMessage(env *conn.Env, op ws.OpCode, payload []byte) {
 		s.Close(env, conn.ReasonUnsupported)
 		return
 	}
-	var m codec.ClientMessage
-	if err := codec.ParseClientMessage(payload, &m); err != nil {
+	var m protocol.ClientMessage
+	if err := protocol.ParseClientMessage(payload, &m); err != nil {
 		s.replyErr(env, m.ID, errCodeBadRequest, errorText(err))
 		return
 	}
 	switch m.Op {
-	case codec.OpSub:
+	case protocol.OpSub:
 		s.subscribe(env, &m)
-	case codec.OpUnsub:
+	case protocol.OpUnsub:
 		s.unsubscribe(env, &m)
-	case codec.OpPub:
+	case protocol.OpPub:
 		s.publish(env, &m)
-	case codec.OpPing:
-		s.reply(env, codec.AppendPong(s.scratch(), m.ID))
+	case protocol.OpPing:
+		s.reply(env, protocol.AppendPong(s.scratch(), m.ID))
 	}
 }
 
@@ -53,12 +53,12 @@ func (s *session) reply(env *conn.Env, msg []byte) {
 }
 
 func (s *session) replyErr(env *conn.Env, id string, code int, reason string) {
-	s.reply(env, codec.AppendErr(s.scratch(), id, code, reason))
+	s.reply(env, protocol.AppendErr(s.scratch(), id, code, reason))
 }
 
 // subscribe joins a channel for a WebSocket client, replaying history after
 // since when asked.
-func (s *session) subscribe(env *conn.Env, m *codec.ClientMessage) {
+func (s *session) subscribe(env *conn.Env, m *protocol.ClientMessage) {
 	l, srv := s.loop, s.loop.srv
 	for _, ss := range s.subs {
 		if ss.lc.ch.name == m.Channel {
@@ -77,7 +77,7 @@ func (s *session) subscribe(env *conn.Env, m *codec.ClientMessage) {
 		return
 	}
 	r.ID = m.ID
-	s.reply(env, codec.AppendSubReply(s.scratch(), &r))
+	s.reply(env, protocol.AppendSubReply(s.scratch(), &r))
 	if len(l.replay) > 0 {
 		l.flush(s)
 		for i, msg := range l.replay {
@@ -90,7 +90,7 @@ func (s *session) subscribe(env *conn.Env, m *codec.ClientMessage) {
 	}
 }
 
-func (s *session) unsubscribe(env *conn.Env, m *codec.ClientMessage) {
+func (s *session) unsubscribe(env *conn.Env, m *protocol.ClientMessage) {
 	for i, ss := range s.subs {
 		if ss.lc.ch.name == m.Channel {
 			s.loop.unsubscribe(s, i)
@@ -100,11 +100,11 @@ func (s *session) unsubscribe(env *conn.Env, m *codec.ClientMessage) {
 	// Leaving a channel one is not in is not an error: the outcome is the
 	// same, and clients retrying after a reconnect need not track it.
 	if m.ID != "" {
-		s.reply(env, codec.AppendOK(s.scratch(), m.ID, 0))
+		s.reply(env, protocol.AppendOK(s.scratch(), m.ID, 0))
 	}
 }
 
-func (s *session) publish(env *conn.Env, m *codec.ClientMessage) {
+func (s *session) publish(env *conn.Env, m *protocol.ClientMessage) {
 	// An ok is sent only when the client asked with an id; an err always.
 	if reply, failed := s.publishReply(m); failed || m.ID != "" {
 		s.reply(env, reply)
@@ -114,12 +114,12 @@ func (s *session) publish(env *conn.Env, m *codec.ClientMessage) {
 // publishReply publishes m.Data and returns the reply its client gets, an
 // ok with the seq or an err, built in scratch. WebSocket pub and POST /send
 // share it, so both transports answer alike.
-func (s *session) publishReply(m *codec.ClientMessage) (reply []byte, failed bool) {
+func (s *session) publishReply(m *protocol.ClientMessage) (reply []byte, failed bool) {
 	seq, err := s.loop.srv.Publish(m.Channel, m.Data)
 	if err != nil {
-		return codec.AppendErr(s.scratch(), m.ID, publishErrorCode(err), errorText(err)), true
+		return protocol.AppendErr(s.scratch(), m.ID, publishErrorCode(err), errorText(err)), true
 	}
-	return codec.AppendOK(s.scratch(), m.ID, seq), false
+	return protocol.AppendOK(s.scratch(), m.ID, seq), false
 }
 
 // join subscribes s to channel name, appending to l.replay what history
@@ -128,10 +128,10 @@ func (s *session) publishReply(m *codec.ClientMessage) (reply []byte, failed boo
 // delivery, and none is delivered twice. The new subscription's position
 // is set to just before the first replayed message (or to the channel's
 // seq), ready to advance as the replay is written.
-func (l *loop) join(s *session, name, epoch []byte, since uint64, hasSince bool) (codec.SubReply, error) {
+func (l *loop) join(s *session, name, epoch []byte, since uint64, hasSince bool) (protocol.SubReply, error) {
 	ch, err := l.srv.channels.lockChannel(name, l.srv.cfg.MaxChannels)
 	if err != nil {
-		return codec.SubReply{}, err
+		return protocol.SubReply{}, err
 	}
 	r := l.joinLocked(s, ch, epoch, since, hasSince)
 	ch.mu.Unlock()
@@ -139,9 +139,9 @@ func (l *loop) join(s *session, name, epoch []byte, since uint64, hasSince bool)
 }
 
 // joinLocked is join on a channel its caller has locked.
-func (l *loop) joinLocked(s *session, ch *channel, epoch []byte, since uint64, hasSince bool) codec.SubReply {
+func (l *loop) joinLocked(s *session, ch *channel, epoch []byte, since uint64, hasSince bool) protocol.SubReply {
 	l.epoch = l.srv.channels.appendEpoch(l.epoch[:0], ch)
-	r := codec.SubReply{Channel: ch.name, Epoch: l.epoch, Seq: ch.seq, HasSince: hasSince}
+	r := protocol.SubReply{Channel: ch.name, Epoch: l.epoch, Seq: ch.seq, HasSince: hasSince}
 	start := len(l.replay)
 	if hasSince {
 		var from uint64

@@ -9,6 +9,7 @@ import (
 
 	"github.com/comet-im/comet/codec"
 	"github.com/comet-im/comet/conn"
+	"github.com/comet-im/comet/protocol"
 )
 
 const (
@@ -133,7 +134,7 @@ func (s *session) apiPublish(env *conn.Env, req *codec.Request, body []byte) {
 		s.Respond(env, 400, jsonType, nil, []byte(`{"error":"body must be {\"channel\":string,\"data\":json}"}`))
 		return
 	}
-	data, err := codec.CompactJSON(p.Data)
+	data, err := protocol.CompactJSON(p.Data)
 	if err != nil {
 		s.Respond(env, 400, jsonType, nil, []byte(`{"error":"data is not valid JSON"}`))
 		return
@@ -141,7 +142,7 @@ func (s *session) apiPublish(env *conn.Env, req *codec.Request, body []byte) {
 	seq, err := srv.Publish(p.Channel, data)
 	if err != nil {
 		status := publishErrorCode(err)
-		s.Respond(env, status, jsonType, nil, codec.AppendErr(nil, "", status, errorText(err)))
+		s.Respond(env, status, jsonType, nil, protocol.AppendErr(nil, "", status, errorText(err)))
 		return
 	}
 	out := strconv.AppendUint([]byte(`{"seq":`), seq, 10)
@@ -167,7 +168,7 @@ func (s *session) apiAuthorized(req *codec.Request) bool {
 // HTTP status and in "err" replies (docs/PROTOCOL.md).
 func publishErrorCode(err error) int {
 	switch {
-	case errors.Is(err, codec.ErrBadChannel):
+	case errors.Is(err, protocol.ErrBadChannel):
 		return errCodeBadRequest
 	case errors.Is(err, ErrMessageTooBig):
 		return errCodeMessageTooBig

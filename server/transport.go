@@ -7,6 +7,7 @@ import (
 
 	"github.com/comet-im/comet/codec"
 	"github.com/comet-im/comet/conn"
+	"github.com/comet-im/comet/protocol"
 )
 
 // The HTTP transports (docs/PROTOCOL.md): a parked long-poll and three
@@ -65,7 +66,7 @@ func (s *session) prepareTransport(env *conn.Env, req *codec.Request, kind sessi
 		st.callback = string(cb)
 	}
 	if err != nil {
-		s.Respond(env, 400, jsonType, s.corsHeaders(origin), codec.AppendErr(nil, "", 400, errorText(err)))
+		s.Respond(env, 400, jsonType, s.corsHeaders(origin), protocol.AppendErr(nil, "", 400, errorText(err)))
 		return nil, false
 	}
 	return st, true
@@ -85,7 +86,7 @@ func (s *session) openTransport(env *conn.Env, req *codec.Request, kind sessionK
 		if _, err := l.join(s, p.channel, p.epoch, p.seq, p.hasSince); err != nil {
 			s.dropSubscriptions()
 			s.kind = kindHTTP
-			s.Respond(env, 503, jsonType, s.corsHeaders(st.origin), codec.AppendErr(nil, "", 503, errorText(err)))
+			s.Respond(env, 503, jsonType, s.corsHeaders(st.origin), protocol.AppendErr(nil, "", 503, errorText(err)))
 			return false
 		}
 	}
@@ -111,7 +112,7 @@ func (s *session) poll(env *conn.Env, req *codec.Request) {
 			s.Reject(env, 403, nil)
 			return
 		}
-		s.Respond(env, 400, jsonType, s.corsHeaders(origin), codec.AppendErr(nil, "", 400, errorText(errBadWait)))
+		s.Respond(env, 400, jsonType, s.corsHeaders(origin), protocol.AppendErr(nil, "", 400, errorText(errBadWait)))
 		return
 	}
 	st, ok := s.prepareTransport(env, req, kindPoll)
@@ -125,7 +126,7 @@ func (s *session) poll(env *conn.Env, req *codec.Request) {
 	for _, p := range l.positions {
 		pp, behind, err := l.resolve(p)
 		if err != nil {
-			s.Respond(env, 503, jsonType, s.corsHeaders(st.origin), codec.AppendErr(nil, "", 503, errorText(err)))
+			s.Respond(env, 503, jsonType, s.corsHeaders(st.origin), protocol.AppendErr(nil, "", 503, errorText(err)))
 			return
 		}
 		pending = pending || pp.gap || behind
@@ -518,15 +519,15 @@ func (s *session) sendRequest(env *conn.Env, req *codec.Request, body []byte) {
 		return
 	}
 	extra := s.corsHeaders(origin)
-	var m codec.ClientMessage
+	var m protocol.ClientMessage
 	var reply []byte
-	switch err := codec.ParseClientMessage(body, &m); {
+	switch err := protocol.ParseClientMessage(body, &m); {
 	case err != nil:
-		reply = codec.AppendErr(s.scratch(), m.ID, errCodeBadRequest, errorText(err))
-	case m.Op == codec.OpPing:
-		reply = codec.AppendPong(s.scratch(), m.ID)
-	case m.Op != codec.OpPub:
-		reply = codec.AppendErr(s.scratch(), m.ID, errCodeBadRequest, "only pub and ping are sent over HTTP; name channels in the transport request")
+		reply = protocol.AppendErr(s.scratch(), m.ID, errCodeBadRequest, errorText(err))
+	case m.Op == protocol.OpPing:
+		reply = protocol.AppendPong(s.scratch(), m.ID)
+	case m.Op != protocol.OpPub:
+		reply = protocol.AppendErr(s.scratch(), m.ID, errCodeBadRequest, "only pub and ping are sent over HTTP; name channels in the transport request")
 	default:
 		reply, _ = s.publishReply(&m)
 	}

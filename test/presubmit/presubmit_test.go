@@ -24,6 +24,7 @@ var forbidden = map[string][]string{
 	"server":       {module + "/bench", module + "/cmd"},
 	"bench":        {module + "/server", module + "/conn", "github.com/panjf2000/gnet"},
 	"web":          {module + "/", "github.com/"},
+	"protocol":     {module + "/", "github.com/"},
 }
 
 func repoRoot(t *testing.T) string {

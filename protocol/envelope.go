@@ -1,4 +1,4 @@
-package codec
+package protocol
 
 import (
 	"bytes"
@@ -24,11 +24,11 @@ const (
 
 // Envelope errors; each maps to an "err" reply with the code in its comment.
 var (
-	ErrBadMessage  = errors.New("codec: message is not a JSON object of the protocol") // 400
-	ErrBadChannel  = errors.New("codec: invalid channel name")                         // 400
-	ErrBadID       = errors.New("codec: id too long")                                  // 400
-	ErrUnknownOp   = errors.New("codec: unknown op")                                   // 400
-	ErrMissingData = errors.New("codec: pub without data")                             // 400
+	ErrBadMessage  = errors.New("protocol: message is not a JSON object of the protocol") // 400
+	ErrBadChannel  = errors.New("protocol: invalid channel name")                         // 400
+	ErrBadID       = errors.New("protocol: id too long")                                  // 400
+	ErrUnknownOp   = errors.New("protocol: unknown op")                                   // 400
+	ErrMissingData = errors.New("protocol: pub without data")                             // 400
 )
 
 // Op names a client request.
