@@ -25,6 +25,7 @@ var forbidden = map[string][]string{
 	"bench":        {module + "/server", module + "/conn", "github.com/panjf2000/gnet"},
 	"web":          {module + "/", "github.com/"},
 	"protocol":     {module + "/", "github.com/"},
+	"broker":       {module + "/", "github.com/"},
 }
 
 func repoRoot(t *testing.T) string {

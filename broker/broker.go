@@ -1,0 +1,184 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+)
+
+// Position is a place in a channel's stream: its epoch and the seq of the
+// last publication before that place. A seq means something only together
+// with its epoch.
+type Position struct {
+	Epoch string
+	Seq   uint64
+}
+
+// Publication is one message of a channel as an engine stores and delivers
+// it. It is immutable once published: the same value may sit in an
+// in-process history and be delivered by many loops at once.
+type Publication struct {
+	Channel string
+	// Epoch and Seq are the publication's position, assigned by the engine:
+	// Seq is 1 for the first publication of an epoch and +1 for each next
+	// one. An ephemeral publication has Seq 0 and is never stored.
+	Epoch string
+	Seq   uint64
+	// Time is when the engine accepted it, in Unix milliseconds.
+	Time int64
+	// Data is the payload: compact, validated JSON.
+	Data []byte
+	// Publisher is who sent it; nil when the backend API did.
+	Publisher *ClientInfo
+
+	// Memo is the consumer's cache of what it derives from the publication
+	// (its wire encodings), so that a replay from an in-process history
+	// reuses the bytes built for live delivery. Engines never touch it.
+	Memo atomic.Value
+}
+
+// ClientInfo identifies a client connection: the user it authenticated
+// as, the device or client id from its token, and the connection itself.
+type ClientInfo struct {
+	User   string // "" for an anonymous client
+	Client string // device/client id; "" when the token names none
+	Conn   string // unique per connection across the cluster
+}
+
+// StreamState describes a channel's stream when it was read.
+type StreamState struct {
+	// Epoch names the stream's current incarnation; "" when the channel
+	// has no stream (never published to, or expired and dropped).
+	Epoch string
+	// Top is the seq of the latest publication; 0 when there is none.
+	Top uint64
+	// Oldest is the seq of the oldest publication history still holds;
+	// 0 when it holds none.
+	Oldest uint64
+	// Created is when the epoch began, in Unix milliseconds; 0 when Epoch
+	// is "".
+	Created int64
+}
+
+// PublishOptions qualify one publish.
+type PublishOptions struct {
+	// Publisher is carried to subscribers with the publication.
+	Publisher *ClientInfo
+	// Ephemeral publications are delivered live only: no seq, no history
+	// (typing indicators, presence events).
+	Ephemeral bool
+	// HistorySize and HistoryTTL override the engine's history bounds for
+	// this channel (a namespace's settings); zero keeps the defaults,
+	// negative HistorySize keeps no history.
+	HistorySize int
+	HistoryTTL  time.Duration
+	// IdempotencyKey, when set, makes a retried publish with the same key
+	// on the same channel within the engine's window return the first
+	// publish's position without storing the data again.
+	IdempotencyKey string
+}
+
+// HistoryOptions select what History returns.
+type HistoryOptions struct {
+	// After returns only publications with a greater seq, oldest first.
+	After uint64
+	// Limit caps the publications returned; 0 returns none, only the
+	// stream's state.
+	Limit int
+}
+
+// Engine errors. Implementations wrap them, so callers test with errors.Is.
+var (
+	// ErrTooManyChannels: the engine holds as many channels as it may.
+	ErrTooManyChannels = errors.New("broker: channel limit reached")
+	// ErrUnavailable: the engine cannot be reached; nothing was stored.
+	ErrUnavailable = errors.New("broker: unavailable")
+	// ErrClosed: the engine was closed.
+	ErrClosed = errors.New("broker: closed")
+)
+
+// Broker is the engine under a Comet node: it assigns positions, keeps
+// history, and delivers publications of the channels the node has local
+// interest in. A shared broker (Redis) does all three for a whole cluster,
+// so any node can serve any request.
+//
+// All methods may be called from any goroutine. Channel names passed in
+// may alias the caller's memory and are valid only during the call; an
+// implementation copies what it keeps.
+type Broker interface {
+	// Start makes the broker deliver publications to h. It is called once,
+	// before any Subscribe.
+	Start(h Handler) error
+	// Publish stores data as the next publication of channel (unless the
+	// options make it ephemeral) and delivers it to every node subscribed
+	// to channel. It returns the publication's position once it is stored:
+	// a returned position is never lost while history keeps it.
+	Publish(ctx context.Context, channel string, data []byte, opts PublishOptions) (Position, error)
+	// History appends to dst the publications of channel after opts.After,
+	// oldest first, at most opts.Limit, and returns the stream's state read
+	// in the same step. Reading never creates a channel.
+	History(ctx context.Context, channel string, opts HistoryOptions, dst []*Publication) ([]*Publication, StreamState, error)
+	// Subscribe declares that this node has local interest in channel.
+	// When it returns, every publication stored afterwards is delivered
+	// to the Handler. Calls are counted: each Subscribe is matched by one
+	// Unsubscribe.
+	Subscribe(ctx context.Context, channel string) error
+	// Unsubscribe withdraws one Subscribe of channel.
+	Unsubscribe(ctx context.Context, channel string) error
+	// Close stops delivery and releases the broker's resources.
+	Close(ctx context.Context) error
+}
+
+// Handler receives the publications a Broker delivers.
+type Handler interface {
+	// OnPublication delivers a publication of a channel the node
+	// subscribed to. Per channel, calls come one at a time in publish
+	// order (stored ones in seq order). After a lost link the engine reads
+	// back what the link missed from history first; what history no longer
+	// holds shows as a jump in seq (or a new epoch), which the node treats
+	// as a gap. It must not block and must not call back into the broker.
+	OnPublication(p *Publication)
+}
+
+// Inline is implemented by brokers whose calls never wait on the network
+// or a disk and hold locks only briefly (the in-process engine): a node
+// calls them directly on its event loops instead of through its pool of
+// workers.
+type Inline interface {
+	Broker
+	// Inline marks the implementation; it does nothing.
+	Inline()
+}
+
+// PresenceInfo is one connection present in a channel.
+type PresenceInfo struct {
+	ClientInfo
+	// Transport is how the connection is served: "ws", "sse", "poll"...
+	Transport string
+	// Since is when the connection joined, in Unix milliseconds.
+	Since int64
+}
+
+// PresenceStats counts a channel's presence.
+type PresenceStats struct {
+	Connections int // connections present
+	Users       int // distinct users among them
+}
+
+// Presence tracks which connections are present in which channels. An
+// entry lives for the ttl given when it was last added; a node re-adds
+// the entries of its live connections before they expire, so a node that
+// dies takes its entries with it within one ttl.
+//
+// All methods may be called from any goroutine.
+type Presence interface {
+	// AddPresence adds or refreshes info.Conn's entry in channel.
+	AddPresence(ctx context.Context, channel string, info PresenceInfo, ttl time.Duration) error
+	// RemovePresence removes the entry of connection conn from channel.
+	RemovePresence(ctx context.Context, channel, conn string) error
+	// Presence appends to dst the live entries of channel.
+	Presence(ctx context.Context, channel string, dst []PresenceInfo) ([]PresenceInfo, error)
+	// PresenceStats counts the live entries of channel.
+	PresenceStats(ctx context.Context, channel string) (PresenceStats, error)
+}
