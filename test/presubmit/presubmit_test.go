@@ -24,8 +24,10 @@ var forbidden = map[string][]string{
 	"server":       {module + "/bench", module + "/cmd"},
 	"bench":        {module + "/server", module + "/conn", "github.com/panjf2000/gnet"},
 	"web":          {module + "/", "github.com/"},
-	"protocol":     {module + "/", "github.com/"},
+	"protocol":     {module + "/server", module + "/conn", module + "/codec", module + "/bench", module + "/cmd", module + "/web", module + "/broker/", "github.com/"},
 	"broker":       {module + "/", "github.com/"},
+	// Engine implementations see the seam, never the reactor.
+	"broker/memory": {module + "/server", module + "/conn", module + "/codec", module + "/protocol", module + "/bench", module + "/cmd", "github.com/panjf2000/gnet"},
 }
 
 func repoRoot(t *testing.T) string {

@@ -1,0 +1,98 @@
+package memory
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/comet-im/comet/broker"
+)
+
+// Presence is broker.Presence in process memory: per channel, the entries
+// of the connections present, each with an expiry. Expired entries are
+// dropped when their channel is read or written; a channel with no entry
+// left holds nothing.
+type Presence struct {
+	now func() time.Time
+	mu  sync.Mutex
+	chs map[string]map[string]presenceEntry
+}
+
+type presenceEntry struct {
+	info    broker.PresenceInfo
+	expires int64 // Unix ms
+}
+
+// NewPresence returns an empty presence table; now nil means time.Now.
+func NewPresence(now func() time.Time) *Presence {
+	if now == nil {
+		now = time.Now
+	}
+	return &Presence{now: now, chs: make(map[string]map[string]presenceEntry)}
+}
+
+// AddPresence adds or refreshes info.Conn's entry in channel for ttl.
+func (p *Presence) AddPresence(_ context.Context, channel string, info broker.PresenceInfo, ttl time.Duration) error {
+	now := p.now().UnixMilli()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := p.chs[channel]
+	if m == nil {
+		m = make(map[string]presenceEntry)
+		p.chs[string([]byte(channel))] = m
+	}
+	m[info.Conn] = presenceEntry{info: info, expires: now + ttl.Milliseconds()}
+	return nil
+}
+
+// RemovePresence removes connection conn's entry from channel.
+func (p *Presence) RemovePresence(_ context.Context, channel, conn string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if m := p.chs[channel]; m != nil {
+		delete(m, conn)
+		if len(m) == 0 {
+			delete(p.chs, channel)
+		}
+	}
+	return nil
+}
+
+// Presence appends channel's live entries to dst.
+func (p *Presence) Presence(_ context.Context, channel string, dst []broker.PresenceInfo) ([]broker.PresenceInfo, error) {
+	now := p.now().UnixMilli()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range p.liveLocked(channel, now) {
+		dst = append(dst, e.info)
+	}
+	return dst, nil
+}
+
+// PresenceStats counts channel's live entries and their distinct users.
+func (p *Presence) PresenceStats(_ context.Context, channel string) (broker.PresenceStats, error) {
+	now := p.now().UnixMilli()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := p.liveLocked(channel, now)
+	users := make(map[string]struct{}, len(m))
+	for _, e := range m {
+		users[e.info.User] = struct{}{}
+	}
+	return broker.PresenceStats{Connections: len(m), Users: len(users)}, nil
+}
+
+// liveLocked drops channel's expired entries and returns the rest.
+func (p *Presence) liveLocked(channel string, now int64) map[string]presenceEntry {
+	m := p.chs[channel]
+	for k, e := range m {
+		if e.expires < now {
+			delete(m, k)
+		}
+	}
+	if m != nil && len(m) == 0 {
+		delete(p.chs, channel)
+		return nil
+	}
+	return m
+}

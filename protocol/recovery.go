@@ -1,0 +1,138 @@
+package protocol
+
+import (
+	"strconv"
+
+	"github.com/comet-im/comet/broker"
+)
+
+// The recovery rule, written once for every transport: what a client's
+// position (a WebSocket since and epoch, a poll cursor, an SSE
+// Last-Event-ID) means against a channel's stream as the engine reports
+// it.
+
+// Empty epochs. A channel that has no stream yet (never published to, or
+// expired) has no epoch, but a client subscribed to it still needs a
+// position to come back with. It gets ".T", T the time it was told, in
+// base-36 Unix milliseconds; real epochs never start with '.'. Coming
+// back with (".T", 0) means "I have seen nothing of this channel since T".
+const emptyEpochMark = '.'
+
+// AppendEmptyEpoch appends the epoch of a channel that had no stream at
+// now (Unix ms).
+func AppendEmptyEpoch(dst []byte, now int64) []byte {
+	return strconv.AppendInt(append(dst, emptyEpochMark), now, 36)
+}
+
+// IsEmptyEpoch reports whether epoch names the absence of a stream.
+func IsEmptyEpoch(epoch string) bool {
+	return len(epoch) > 0 && epoch[0] == emptyEpochMark
+}
+
+// emptyEpochTime returns T of an empty epoch ".T", or false.
+func emptyEpochTime(epoch string) (int64, bool) {
+	if !IsEmptyEpoch(epoch) {
+		return 0, false
+	}
+	t, err := strconv.ParseInt(epoch[1:], 36, 64)
+	return t, err == nil && t > 0
+}
+
+// Recovery is the outcome of the rule for one position.
+type Recovery struct {
+	// After is the seq to replay after: publications of the stream's epoch
+	// with a greater seq are what the client has not seen (or, when
+	// Recovered is false, what history still holds of them).
+	After uint64
+	// Recovered says that history holds every publication the client
+	// missed: the replay is complete. Meaningful when the client gave a
+	// position.
+	Recovered bool
+	// Reread says that the publications read after the client's seq are
+	// of no use (another epoch, or a seq from the future): read again
+	// after After.
+	Reread bool
+}
+
+// Recover applies the recovery rule to a client's position on a stream,
+// read after since.Seq. ttl is the shortest time an engine keeps a stream
+// after its last publication (HistoryTTL): it bounds how long an empty
+// epoch stays comparable with a stream created later.
+//
+// The rule:
+//   - An empty since.Epoch trusts since.Seq as a seq of the current epoch.
+//   - An empty epoch (".T", seq 0) matches a stream that still does not
+//     exist, or one created less than ttl/2 after T: no earlier stream
+//     could have been created, published to and expired in between, so
+//     everything since T is this stream, from seq 1. (Half of ttl leaves
+//     room for clock skew between nodes.)
+//   - The same epoch, with since.Seq at most the stream's top, replays
+//     after since.Seq; it is recovered when nothing is missing in between:
+//     since.Seq is the top, or history still holds since.Seq+1.
+//   - Anything else (another epoch, a seq from the future) names nothing
+//     here: what history holds is replayed and recovery fails.
+//
+// When recovery fails, After skips what history no longer holds, so a
+// cursor built from it points at what is left, and the gap is reported.
+func Recover(since broker.Position, st broker.StreamState, ttl int64) Recovery {
+	same := since.Epoch == "" || since.Epoch == st.Epoch
+	if t, ok := emptyEpochTime(since.Epoch); ok {
+		same = since.Seq == 0 && (st.Epoch == "" || st.Created < t+ttl/2)
+	}
+	if !same || since.Seq > st.Top {
+		r := Recovery{Reread: since.Seq != 0}
+		r.After = skipLost(0, st)
+		return r
+	}
+	recovered := since.Seq == st.Top || (st.Oldest != 0 && st.Oldest <= since.Seq+1)
+	if recovered {
+		return Recovery{After: since.Seq, Recovered: true}
+	}
+	return Recovery{After: skipLost(since.Seq, st)}
+}
+
+// skipLost moves after past what history no longer holds.
+func skipLost(after uint64, st broker.StreamState) uint64 {
+	switch {
+	case st.Oldest == 0:
+		return max(after, st.Top) // nothing kept: resume from now
+	case st.Oldest-1 > after:
+		return st.Oldest - 1
+	}
+	return after
+}
+
+// Live says what a live publication means to a subscription at position
+// (epoch, seq).
+type Live uint8
+
+// Outcomes of LiveStep.
+const (
+	LiveDeliver Live = iota // the next publication: deliver it
+	LiveSkip                // already delivered (or replayed): skip it
+	LiveGap                 // publications are missing before it: recover
+)
+
+// LiveStep applies the rule to a live publication p for a subscription at
+// (epoch, seq). A subscription on an empty epoch takes the first
+// publication of a new stream as its next one.
+func LiveStep(epoch string, seq uint64, p *broker.Publication) Live {
+	if p.Epoch == epoch || (seq == 0 && IsEmptyEpoch(epoch)) {
+		switch {
+		case p.Seq <= seq:
+			return LiveSkip
+		case p.Seq == seq+1:
+			return LiveDeliver
+		}
+	}
+	return LiveGap
+}
+
+// StreamEpoch returns the epoch a position on st carries: the stream's,
+// or an empty epoch for a channel with no stream (now in Unix ms).
+func StreamEpoch(st broker.StreamState, now int64) string {
+	if st.Epoch != "" {
+		return st.Epoch
+	}
+	return string(AppendEmptyEpoch(nil, now))
+}
