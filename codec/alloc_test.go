@@ -22,6 +22,7 @@ func TestZeroAllocs(t *testing.T) {
 	extra := []byte("Sec-WebSocket-Version: 13\r\n")
 	query := []byte("uid=42&since=1700000000123&ch=news%2Fsports")
 	chunked := []byte("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+	utf8Text := []byte("plain ascii, then κόσμε and 世界 and 🌍")
 
 	tests := []struct {
 		name string
@@ -65,9 +66,17 @@ func TestZeroAllocs(t *testing.T) {
 				t.Fatal(ok, err)
 			}
 		}},
-		{"ParseChunkedBody", func() {
-			if _, _, err := ParseChunkedBody(chunked, dst[:0], 1024); err != nil {
-				t.Fatal(err)
+		{"ChunkedDecoder", func() {
+			var d ChunkedDecoder
+			d.Reset(1024)
+			if _, _, done, err := d.Decode(dst[:0], chunked); !done || err != nil {
+				t.Fatal(done, err)
+			}
+		}},
+		{"UTF8Validator", func() {
+			var v UTF8Validator
+			if !v.Write(utf8Text) || !v.Valid() {
+				t.Fatal("invalid")
 			}
 		}},
 	}

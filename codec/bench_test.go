@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gobwas/ws"
@@ -67,4 +68,45 @@ func BenchmarkAppendResponse(b *testing.B) {
 	for b.Loop() {
 		dst = AppendResponse(dst[:0], 200, "application/json", nil, body, true)
 	}
+}
+
+// BenchmarkChunkedBody decodes a 4 KiB chunked body whole and one byte per
+// read, the way a slow client sends it: linear either way.
+func BenchmarkChunkedBody(b *testing.B) {
+	var sb strings.Builder
+	for range 64 {
+		sb.WriteString("40\r\n" + strings.Repeat("x", 64) + "\r\n")
+	}
+	sb.WriteString("0\r\n\r\n")
+	in := []byte(sb.String())
+	dst := make([]byte, 0, 8192)
+	b.Run("whole", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(in)))
+		for b.Loop() {
+			var d ChunkedDecoder
+			d.Reset(1 << 20)
+			if _, _, done, err := d.Decode(dst[:0], in); !done || err != nil {
+				b.Fatal(done, err)
+			}
+		}
+	})
+	b.Run("1B-reads", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(in)))
+		for b.Loop() {
+			var d ChunkedDecoder
+			d.Reset(1 << 20)
+			out := dst[:0]
+			for k := range in {
+				var done bool
+				var err error
+				if _, out, done, err = d.Decode(out, in[k:k+1]); err != nil {
+					b.Fatal(err)
+				} else if done {
+					break
+				}
+			}
+		}
+	})
 }

@@ -43,38 +43,113 @@ var chunkCases = []struct {
 	{"ext counts to max", "5;abcdef\r\nhello\r\n0\r\n\r\n", 10, "", 0, ErrBodyTooLarge},
 }
 
-func TestParseChunkedBody(t *testing.T) {
+// decodeInPieces feeds in to a fresh decoder in pieces of the given sizes
+// (cycled; 0 means the rest), appending to dst, and returns the total
+// consumed, the data, done and the error, stopping at done or an error.
+func decodeInPieces(in, dst []byte, max int, sizes []int) (int, []byte, bool, error) {
+	var d ChunkedDecoder
+	d.Reset(max)
+	total := 0
+	for k := 0; ; k++ {
+		piece := in[total:]
+		if len(sizes) > 0 {
+			if sz := sizes[k%len(sizes)]; sz > 0 && sz < len(piece) {
+				piece = piece[:sz]
+			}
+		}
+		n, out, done, err := d.Decode(dst, piece)
+		dst = out
+		if n < 0 || n > len(piece) {
+			panic("Decode consumed out of bounds")
+		}
+		total += n
+		if done || err != nil || total == len(in) {
+			return total, dst, done, err
+		}
+		if n != len(piece) {
+			panic("Decode stopped early without done or an error")
+		}
+	}
+}
+
+func TestChunkedDecoder(t *testing.T) {
 	for _, tc := range chunkCases {
 		t.Run(tc.name, func(t *testing.T) {
 			in := []byte(tc.in)
-			// Every prefix gives ErrNeedMore or the final error.
-			for i := 0; i <= len(in); i++ {
-				n, body, err := ParseChunkedBody(in[:i], []byte("pre"), tc.max)
-				if err == ErrNeedMore && i < len(in) {
-					if n != 0 || string(body) != "pre" {
-						t.Fatalf("prefix %d: n=%d body=%q on ErrNeedMore", i, n, body)
+			wantN := tc.n
+			if wantN < 0 {
+				wantN = len(in)
+			}
+			for _, sizes := range [][]int{nil, {1}, {2}, {3, 1}, {7}} {
+				n, body, done, err := decodeInPieces(in, []byte("pre"), tc.max, sizes)
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("pieces %v: err=%v, want %v", sizes, err, tc.err)
+				}
+				if tc.err != nil {
+					if done {
+						t.Fatalf("pieces %v: done with an error", sizes)
 					}
 					continue
 				}
-				if !errors.Is(err, tc.err) {
-					t.Fatalf("prefix %d of %d: err=%v, want %v", i, len(in), err, tc.err)
+				if !done || n != wantN || string(body) != "pre"+tc.want {
+					t.Fatalf("pieces %v: n=%d done=%v body=%q, want n=%d body=%q", sizes, n, done, body, wantN, "pre"+tc.want)
 				}
-				if tc.err != nil {
-					if n != 0 || string(body) != "pre" {
-						t.Fatalf("n=%d body=%q on error", n, body)
-					}
-					return
-				}
-				wantN := tc.n
-				if wantN < 0 {
-					wantN = len(in)
-				}
-				if n != wantN || string(body) != "pre"+tc.want {
-					t.Fatalf("prefix %d: n=%d body=%q, want n=%d body=%q", i, n, body, wantN, "pre"+tc.want)
-				}
-				return
 			}
-			t.Fatal("whole input gave ErrNeedMore")
+			// Every proper prefix of a valid body is absorbed whole and not
+			// done; of an invalid one, it is that or the final error.
+			for i := range len(in) {
+				var d ChunkedDecoder
+				d.Reset(tc.max)
+				n, _, done, err := d.Decode(nil, in[:i])
+				if tc.err == nil && (err != nil || (done && n != wantN)) {
+					t.Fatalf("prefix %d: n=%d done=%v err=%v", i, n, done, err)
+				}
+				if err == nil && !done && n != i {
+					t.Fatalf("prefix %d: consumed %d without done or an error", i, n)
+				}
+				if err != nil && !errors.Is(err, tc.err) {
+					t.Fatalf("prefix %d: err=%v, want %v", i, err, tc.err)
+				}
+			}
 		})
+	}
+}
+
+// TestChunkedDecoderOracle: the table agrees with the whole-body parser,
+// which is the oracle FuzzChunkedDecoder uses.
+func TestChunkedDecoderOracle(t *testing.T) {
+	for _, tc := range chunkCases {
+		n, body, err := parseChunkedWhole([]byte(tc.in), nil, tc.max)
+		n2, body2, _, err2 := decodeInPieces([]byte(tc.in), nil, tc.max, []int{1})
+		if err != err2 || (err == nil && (n != n2 || string(body) != string(body2))) {
+			t.Errorf("%s: oracle n=%d %q %v, decoder n=%d %q %v", tc.name, n, body, err, n2, body2, err2)
+		}
+	}
+}
+
+// TestChunkedDecoderAfterEnd: a finished decoder consumes nothing more, a
+// failed one keeps failing.
+func TestChunkedDecoderAfterEnd(t *testing.T) {
+	var d ChunkedDecoder
+	d.Reset(100)
+	n, body, done, err := d.Decode(nil, []byte("1\r\na\r\n0\r\n\r\nGET"))
+	if n != 11 || string(body) != "a" || !done || err != nil || !d.Done() {
+		t.Fatalf("n=%d body=%q done=%v err=%v", n, body, done, err)
+	}
+	if n, _, done, err := d.Decode(nil, []byte("GET")); n != 0 || !done || err != nil {
+		t.Fatalf("after done: n=%d done=%v err=%v", n, done, err)
+	}
+	d.Reset(100)
+	if _, _, _, err := d.Decode(nil, []byte("x")); err != ErrBadRequest {
+		t.Fatalf("err=%v", err)
+	}
+	for _, in := range []string{"", "0\r\n\r\n"} {
+		if n, _, done, err := d.Decode(nil, []byte(in)); n != 0 || done || err != ErrBadRequest {
+			t.Fatalf("after failure, %q: n=%d done=%v err=%v", in, n, done, err)
+		}
+	}
+	d.Reset(-5)
+	if _, _, _, err := d.Decode(nil, []byte("1\r\n")); err != ErrBodyTooLarge {
+		t.Fatalf("negative max: err=%v", err)
 	}
 }

@@ -135,21 +135,42 @@ func FuzzParseFrameHeader(f *testing.F) {
 	})
 }
 
-func FuzzParseChunkedBody(f *testing.F) {
-	for _, s := range chunkSeeds {
-		f.Add([]byte(s), uint16(64))
+// FuzzChunkedDecoder: decoding in fuzzer-chosen pieces equals decoding
+// whole, and both equal the whole-body parser's verdict (the oracle):
+// same error, and on success the same data and length.
+func FuzzChunkedDecoder(f *testing.F) {
+	for i, s := range chunkSeeds {
+		f.Add([]byte(s), uint16(64), []byte{byte(i + 1), 3})
 	}
-	f.Fuzz(func(t *testing.T, b []byte, max uint16) {
+	f.Fuzz(func(t *testing.T, b []byte, max uint16, cuts []byte) {
+		sizes := make([]int, len(cuts))
+		for i, c := range cuts {
+			sizes[i] = int(c)
+		}
 		dst := []byte("pre")
-		n, body, err := ParseChunkedBody(b, dst, int(max))
-		if n < 0 || n > len(b) || (err != nil && n != 0) {
-			t.Fatalf("n=%d err=%v len=%d", n, err, len(b))
+		dst = dst[:3:3] // every append copies, so results never share memory
+		n, body, done, err := decodeInPieces(b, dst, int(max), nil)
+		n2, body2, done2, err2 := decodeInPieces(b, dst, int(max), sizes)
+		if n != n2 || !bytes.Equal(body, body2) || done != done2 || err != err2 {
+			t.Fatalf("whole: n=%d done=%v err=%v %q\npieces %v: n=%d done=%v err=%v %q", n, done, err, body, sizes, n2, done2, err2, body2)
 		}
-		if len(body)-len(dst) > int(max) || !bytes.HasPrefix(body, dst) {
-			t.Fatalf("body %d bytes over max %d or lost its prefix", len(body)-len(dst), max)
+		if n < 0 || n > len(b) || len(body)-len(dst) > int(max) || !bytes.HasPrefix(body, dst) {
+			t.Fatalf("n=%d of %d, body %d bytes over max %d or lost its prefix", n, len(b), len(body)-len(dst), max)
 		}
-		if err != nil && len(body) != len(dst) {
-			t.Fatalf("error %v left %d appended bytes", err, len(body)-len(dst))
+		on, obody, oerr := parseChunkedWhole(b, dst, int(max))
+		switch {
+		case oerr == ErrNeedMore:
+			if err != nil || done || n != len(b) {
+				t.Fatalf("oracle needs more; decoder n=%d done=%v err=%v", n, done, err)
+			}
+		case oerr != nil:
+			if err != oerr {
+				t.Fatalf("oracle %v, decoder n=%d done=%v err=%v", oerr, n, done, err)
+			}
+		default:
+			if err != nil || !done || n != on || !bytes.Equal(body, obody) {
+				t.Fatalf("oracle n=%d %q, decoder n=%d done=%v err=%v %q", on, obody, n, done, err, body)
+			}
 		}
 	})
 }
@@ -181,6 +202,9 @@ func TestWriteSeedCorpus(t *testing.T) {
 		write("FuzzParseFrameHeader", i, fmt.Sprintf("[]byte(%q)", s), fmt.Sprintf("uint8(%d)", len(s)/2))
 	}
 	for i, s := range chunkSeeds {
-		write("FuzzParseChunkedBody", i, fmt.Sprintf("[]byte(%q)", s), "uint16(64)")
+		write("FuzzChunkedDecoder", i, fmt.Sprintf("[]byte(%q)", s), "uint16(64)", fmt.Sprintf("[]byte(%q)", []byte{byte(i + 1), 3}))
+	}
+	for i, s := range utf8Seeds {
+		write("FuzzUTF8Validator", i, fmt.Sprintf("[]byte(%q)", s), fmt.Sprintf("[]byte(%q)", []byte{byte(i + 1), 2}))
 	}
 }
