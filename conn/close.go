@@ -29,6 +29,14 @@ const (
 	ReasonSlowConsumer            // 4001: outbound budget exceeded; reconnect with since
 	ReasonIdleTimeout             // 4002 / 408: no pong or traffic within the deadline
 	ReasonHandshakeTimeout        // 408: request head not complete in time (slowloris)
+	ReasonMessageTimeout          // 4003: a WebSocket message did not complete in time
+	ReasonResync                  // 4004: the node lost track of a subscription; reconnect with since
+	ReasonTokenExpired            // 4401 / 401: the token expired; refresh it and reconnect
+	ReasonUnauthorized            // 4501 / 401: missing or invalid credentials; do not retry as is
+	ReasonForbidden               // 4503 / 403: not allowed; do not reconnect
+
+	// ReasonCount is the number of reasons, for tables indexed by Reason.
+	ReasonCount
 )
 
 var reasonNames = [...]string{
@@ -45,6 +53,11 @@ var reasonNames = [...]string{
 	ReasonSlowConsumer:     "slow consumer",
 	ReasonIdleTimeout:      "idle timeout",
 	ReasonHandshakeTimeout: "request timeout",
+	ReasonMessageTimeout:   "message timeout",
+	ReasonResync:           "resync",
+	ReasonTokenExpired:     "token expired",
+	ReasonUnauthorized:     "unauthorized",
+	ReasonForbidden:        "forbidden",
 }
 
 func (r Reason) String() string {
@@ -56,8 +69,13 @@ func (r Reason) String() string {
 
 // Application close codes (RFC 6455 §7.4.2 private range).
 const (
-	StatusSlowConsumer ws.StatusCode = 4001
-	StatusIdleTimeout  ws.StatusCode = 4002
+	StatusSlowConsumer   ws.StatusCode = 4001
+	StatusIdleTimeout    ws.StatusCode = 4002
+	StatusMessageTimeout ws.StatusCode = 4003
+	StatusResync         ws.StatusCode = 4004
+	StatusTokenExpired   ws.StatusCode = 4401
+	StatusUnauthorized   ws.StatusCode = 4501
+	StatusForbidden      ws.StatusCode = 4503
 )
 
 // WSCode returns the close code sent for r.
@@ -81,6 +99,16 @@ func (r Reason) WSCode() ws.StatusCode {
 		return StatusSlowConsumer
 	case ReasonIdleTimeout, ReasonHandshakeTimeout:
 		return StatusIdleTimeout
+	case ReasonMessageTimeout:
+		return StatusMessageTimeout
+	case ReasonResync:
+		return StatusResync
+	case ReasonTokenExpired:
+		return StatusTokenExpired
+	case ReasonUnauthorized:
+		return StatusUnauthorized
+	case ReasonForbidden:
+		return StatusForbidden
 	default:
 		return ws.StatusInternalServerError
 	}
@@ -89,13 +117,15 @@ func (r Reason) WSCode() ws.StatusCode {
 // HTTPStatus returns the status answered for r before an upgrade.
 func (r Reason) HTTPStatus() int {
 	switch r {
-	case ReasonPolicy:
+	case ReasonPolicy, ReasonForbidden:
 		return 403
+	case ReasonTokenExpired, ReasonUnauthorized:
+		return 401
 	case ReasonTooBig:
 		return 413
-	case ReasonIdleTimeout, ReasonHandshakeTimeout:
+	case ReasonIdleTimeout, ReasonHandshakeTimeout, ReasonMessageTimeout:
 		return 408
-	case ReasonShutdown:
+	case ReasonShutdown, ReasonResync:
 		return 503
 	case ReasonInternal:
 		return 500
