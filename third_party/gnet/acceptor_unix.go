@@ -28,6 +28,9 @@ import (
 )
 
 func (el *eventloop) accept0(fd int, _ netpoll.IOEvent, _ netpoll.IOFlags) error {
+	if el.acceptPause.paused {
+		return nil // resumeAccept drains the backlog once the pause is over
+	}
 	for {
 		nfd, sa, err := socket.Accept(fd)
 		switch err {
@@ -40,6 +43,9 @@ func (el *eventloop) accept0(fd int, _ netpoll.IOEvent, _ netpoll.IOFlags) error
 			// It's a silly error, let's retry it.
 			continue
 		default:
+			if el.survivesAcceptError(fd, err) {
+				return nil
+			}
 			el.getLogger().Errorf("Accept() failed due to error: %v", err)
 			return errors.ErrAcceptSocket
 		}
@@ -79,6 +85,9 @@ func (el *eventloop) accept(fd int, ev netpoll.IOEvent, flags netpoll.IOFlags) e
 	if network == "udp" {
 		return el.readUDP(fd, ev, flags)
 	}
+	if el.acceptPause.paused {
+		return nil // an event of another listener, polled before the pause
+	}
 
 	nfd, sa, err := socket.Accept(fd)
 	switch err {
@@ -89,6 +98,9 @@ func (el *eventloop) accept(fd int, ev netpoll.IOEvent, flags netpoll.IOFlags) e
 		// It's a silly error, let's retry it.
 		return nil
 	default:
+		if el.survivesAcceptError(fd, err) {
+			return nil
+		}
 		el.getLogger().Errorf("Accept() failed due to error: %v", err)
 		return errors.ErrAcceptSocket
 	}

@@ -40,6 +40,7 @@ type engine struct {
 	inShutdown   atomic.Bool       // whether the engine is in shutdown
 	turnOff      context.CancelFunc
 	eventHandler EventHandler // user eventHandler
+	spare        spareFD      // descriptor held in reserve to shed connections on EMFILE (Comet patch)
 	concurrency  struct {
 		*errgroup.Group
 
@@ -61,6 +62,7 @@ func (eng *engine) shutdown(err error) {
 }
 
 func (eng *engine) closeEventLoops() {
+	eng.stopAcceptBackoff()
 	eng.eventLoops.iterate(func(_ int, el *eventloop) bool {
 		for _, ln := range el.listeners {
 			ln.close()
@@ -188,6 +190,7 @@ func (eng *engine) activateReactors(ctx context.Context, numEventLoop int) error
 }
 
 func (eng *engine) start(ctx context.Context, numEventLoop int) error {
+	eng.reserveSpareFD()
 	if eng.opts.ReusePort {
 		return eng.runEventLoops(ctx, numEventLoop)
 	}

@@ -157,6 +157,28 @@ type Options struct {
 	// 1MB is used. The value of EdgeTriggeredIOChunk must be a power of 2,
 	// otherwise, it will be rounded up to the nearest power of 2.
 	EdgeTriggeredIOChunk int
+
+	// AcceptErrorHandler decides what a failed accept(2) does to the engine; it is
+	// a Comet patch, not part of upstream gnet. It is called with the error, which
+	// wraps the errno (errors.Is(err, syscall.EMFILE) works), whenever accepting
+	// fails with anything but the errors gnet always retries (EAGAIN, EINTR,
+	// ECONNRESET, ECONNABORTED): typically EMFILE, ENFILE, ENOBUFS or ENOMEM.
+	//
+	// When it returns d > 0 the engine keeps running and established connections
+	// keep being served. On EMFILE and ENFILE the connections waiting in the listen
+	// backlog are first accepted and closed at once (up to 1024 of them) through a
+	// file descriptor held in reserve, so their clients see the connection closed
+	// instead of hanging. Accepting then pauses for d and resumes by itself,
+	// draining the backlog; if it fails again, the handler is called again.
+	// When it returns d <= 0, or when AcceptErrorHandler is nil, the error is fatal
+	// and the engine shuts down, as in upstream gnet.
+	//
+	// It runs on the goroutine that accepts: the main reactor when ReusePort is off,
+	// the listener's event loop when ReusePort is on, so it must not block. With
+	// ReusePort it is honoured on Linux only (elsewhere the error stays fatal), and
+	// it is ignored on Windows. A set handler costs the engine one extra file
+	// descriptor (/dev/null), the reserve. This option is server-only.
+	AcceptErrorHandler func(err error) time.Duration
 }
 
 // WithOptions sets up all options.
@@ -322,5 +344,13 @@ func WithEdgeTriggeredIO(et bool) Option {
 func WithEdgeTriggeredIOChunk(chunk int) Option {
 	return func(opts *Options) {
 		opts.EdgeTriggeredIOChunk = chunk
+	}
+}
+
+// WithAcceptErrorHandler sets AcceptErrorHandler, which lets the engine survive
+// accept errors such as EMFILE (Comet patch).
+func WithAcceptErrorHandler(handler func(err error) time.Duration) Option {
+	return func(opts *Options) {
+		opts.AcceptErrorHandler = handler
 	}
 }
