@@ -64,23 +64,26 @@ func (l *Limits) maxMessage() int {
 }
 
 // Env is an event loop's scratch space. The owner resets Out, feeds one
-// connection, then writes Out to that connection's socket.
+// connection, then writes Out to that connection's socket. Nothing else in
+// it holds memory between Feeds: buffers that outlive a read belong to the
+// connection that needs them.
 type Env struct {
 	// Out collects the bytes to send to the connection being fed.
 	Out []byte
-	// Req is the request being handled; it aliases the fed bytes and is
-	// valid only during the Handler call.
+	// Req is the request being handled; it aliases the fed bytes (or, for
+	// a chunked request, the connection's copy of its head) and is valid
+	// only during the Handler call.
 	Req codec.Request
 	// Limits apply to every connection of the loop.
 	Limits Limits
-	body   []byte // decoded chunked body scratch
 }
 
 // Handler receives what a connection decodes. The server implements it.
 type Handler interface {
 	// OnRequest handles one complete HTTP request that is not a WebSocket
 	// frame: it writes a response (Conn.Respond), upgrades (Conn.Upgrade)
-	// or parks the connection (Conn.Park).
+	// or parks the connection (Conn.Park). req and body are valid only
+	// during the call.
 	OnRequest(env *Env, req *codec.Request, body []byte)
 	// OnMessage handles one complete WebSocket data message. op is
 	// ws.OpText or ws.OpBinary; payload is valid only during the call.
@@ -89,19 +92,39 @@ type Handler interface {
 
 // Conn is the protocol state of one client connection. The zero value is a
 // fresh connection in StateHead. It is small on purpose: an idle connection
-// holds no buffers.
+// holds no buffers, and the ones a message or request needs while it
+// arrives come from a pool and go back when it is handed on.
 type Conn struct {
 	state  State
 	reason Reason
 	// wsState carries the fragmentation flag between frames (ws.CheckHeader).
 	wsState ws.State
-	// fragOp is the opcode of the message being reassembled.
+	// fragOp is the opcode of the data message being received.
 	fragOp ws.OpCode
+	// fin says the data frame being streamed ends its message.
+	fin bool
+	// maskPos is where in the mask the streamed frame's next byte falls.
+	maskPos uint8
+	// utf8 validates a text message as its bytes arrive (RFC 6455 §8.1).
+	utf8 codec.UTF8Validator
+	// mask is the streamed data frame's masking key.
+	mask [4]byte
 	// need is how many buffered bytes the next step needs; the owner may
 	// skip Feed until that many are available.
 	need int32
-	// frag reassembles a fragmented message; nil otherwise.
-	frag *bytebufferpool.ByteBuffer
+	// messages counts the data messages and chunked requests begun.
+	messages uint32
+	// left is the streamed data frame's payload still to come; 0 between
+	// frames.
+	left int64
+	// size is the data message's length so far, for MaxMessageBytes.
+	size int
+	// msg assembles a data message that spans frames or reads; nil
+	// otherwise, and always nil in StateClosing, where nothing is
+	// delivered.
+	msg *bytebufferpool.ByteBuffer
+	// chunk is the chunked request being received; nil otherwise.
+	chunk *chunkedBody
 }
 
 // State returns the connection's state.
@@ -111,8 +134,37 @@ func (c *Conn) State() State { return c.state }
 func (c *Conn) Reason() Reason { return c.reason }
 
 // Need returns the number of buffered bytes the next Feed needs to make
-// progress, or 0 when any amount may help.
+// progress, or 0 when any amount may help. It is non-zero only while a
+// WebSocket frame header or a control frame (at most 131 bytes) is
+// incomplete, or a Content-Length body (at most Limits.MaxBodyBytes) is
+// still arriving; data frame payloads and chunked bodies are consumed as
+// they arrive.
 func (c *Conn) Need() int { return int(c.need) }
+
+// InMessage reports whether a message is partly received and held by the
+// connection: a WebSocket data message whose first frame header has been
+// read and whose last frame has not ended (payload bytes still to come, or
+// fragments collected), or a chunked request body being decoded. The
+// owner bounds how long that may last (a client trickling a large message
+// one byte at a time would otherwise hold the connection forever): after
+// each Feed, it arms its deadline when InMessage is true and Messages has
+// changed since it last armed, and cancels it when InMessage is false.
+// Bytes of an incomplete request head or frame header are not held here;
+// they are still in the owner's input buffer.
+func (c *Conn) InMessage() bool {
+	switch c.state {
+	case StateWebSocket, StateClosing:
+		return c.left > 0 || c.wsState.Fragmented()
+	case StateHead:
+		return c.chunk != nil
+	}
+	return false
+}
+
+// Messages returns how many WebSocket data messages and chunked requests
+// the connection has begun, wrapping at 2^32. With InMessage it tells the
+// owner whether the message in progress is the one its deadline is for.
+func (c *Conn) Messages() uint32 { return c.messages }
 
 // Feed consumes complete requests or frames from in, writing replies to
 // env.Out and calling h, and returns how many bytes it consumed. Bytes it
@@ -143,9 +195,13 @@ func (c *Conn) Feed(env *Env, h Handler, in []byte) int {
 
 // feedHead parses one request (head and body) and dispatches it.
 func (c *Conn) feedHead(env *Env, h Handler, in []byte) int {
+	if c.chunk != nil {
+		return c.feedChunked(env, h, in)
+	}
 	req := &env.Req
 	n, err := codec.ParseRequest(in, req, env.Limits.Head)
 	if errors.Is(err, codec.ErrNeedMore) {
+		c.need = 0
 		return 0
 	}
 	if err != nil {
@@ -155,21 +211,17 @@ func (c *Conn) feedHead(env *Env, h Handler, in []byte) int {
 	var body []byte
 	switch {
 	case req.Chunked:
-		max := env.Limits.maxBody()
-		m, b, err := codec.ParseChunkedBody(in[n:], env.body[:0], max)
-		if errors.Is(err, codec.ErrNeedMore) {
-			// A chunked body announces no length, so no read may be
-			// skipped: a Need() beyond where the body ends would stall
-			// the request until a timeout.
-			return 0
-		}
-		if err != nil {
-			c.Reject(env, HTTPStatusOf(err), nil)
-			return len(in)
-		}
-		env.body = b
-		body = b
-		n += m
+		// A chunked body announces no length, so it cannot be waited for
+		// whole (and a Need() past its end would stall the request until
+		// a timeout). Its head is copied out and its bytes are decoded as
+		// they come, so each byte is examined once.
+		ck := getChunkedBody()
+		ck.head = append(ck.head[:0], in[:n]...)
+		ck.dec.Reset(env.Limits.maxBody())
+		c.chunk = ck
+		c.messages++
+		c.need = 0
+		return n + c.feedChunked(env, h, in[n:])
 	case req.ContentLength > 0:
 		if req.ContentLength > int64(env.Limits.maxBody()) {
 			c.Reject(env, 413, nil)
@@ -183,12 +235,42 @@ func (c *Conn) feedHead(env *Env, h Handler, in []byte) int {
 		body = in[n:total]
 		n = total
 	}
+	c.dispatch(env, h, req, body)
+	return n
+}
+
+// feedChunked decodes the next bytes of a chunked body and dispatches the
+// request once the body is complete.
+func (c *Conn) feedChunked(env *Env, h Handler, in []byte) int {
+	ck := c.chunk
+	n, body, done, err := ck.dec.Decode(ck.body, in)
+	ck.body = body
+	if err != nil {
+		c.Reject(env, HTTPStatusOf(err), nil)
+		return len(in)
+	}
+	if !done {
+		return n
+	}
+	c.chunk = nil
+	defer putChunkedBody(ck)
+	// The head passed these checks when it arrived; parsing the copy again
+	// gives the same Request, now aliasing bytes that outlive those reads.
+	if _, err := codec.ParseRequest(ck.head, &env.Req, env.Limits.Head); err != nil {
+		c.Reject(env, HTTPStatusOf(err), nil)
+		return len(in)
+	}
+	c.dispatch(env, h, &env.Req, ck.body)
+	return n
+}
+
+// dispatch hands a complete request to the Handler.
+func (c *Conn) dispatch(env *Env, h Handler, req *codec.Request, body []byte) {
 	c.need = 0
 	h.OnRequest(env, req, body)
 	if c.state == StateHead && !req.KeepAlive {
 		c.state, c.reason = StateClosed, ReasonNormal
 	}
-	return n
 }
 
 // Respond writes a complete HTTP response to the current request. extra
@@ -212,6 +294,7 @@ func (c *Conn) Reject(env *Env, status int, extra []byte) {
 	if c.reason == ReasonNone {
 		c.reason = reasonForStatus(status)
 	}
+	c.release()
 }
 
 // Upgrade completes a WebSocket opening handshake for the current request
@@ -256,7 +339,10 @@ func (c *Conn) Close(env *Env, r Reason) {
 		env.Out = codec.AppendCloseFrame(env.Out, r.WSCode(), r.String())
 		c.reason = r
 		if r == ReasonNormal || r == ReasonShutdown {
+			// Frames are still parsed until the peer's close arrives, but
+			// nothing more is delivered, so nothing more is kept.
 			c.state = StateClosing
+			c.releaseMessage()
 			return
 		}
 	default:
@@ -287,9 +373,18 @@ func (c *Conn) Closed() {
 	c.release()
 }
 
+// release returns every buffer the connection holds.
 func (c *Conn) release() {
-	if c.frag != nil {
-		bytebufferpool.Put(c.frag)
-		c.frag = nil
+	c.releaseMessage()
+	if c.chunk != nil {
+		putChunkedBody(c.chunk)
+		c.chunk = nil
+	}
+}
+
+func (c *Conn) releaseMessage() {
+	if c.msg != nil {
+		putMessageBuffer(c.msg)
+		c.msg = nil
 	}
 }

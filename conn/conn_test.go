@@ -235,10 +235,11 @@ func httpCases() []feedCase {
 			state: StateHead,
 		},
 		{
-			name: "chunked body split",
+			name: "chunked body split: consumed as it arrives",
 			steps: []step{
-				{in: str(chunkHead + chunkBody[:9]), consumed: 0, need: -1},
-				{in: str(chunkBody[9:]), consumed: -1, need: 0},
+				{in: str(chunkHead + chunkBody[:9]), consumed: -1, need: 0},
+				{in: str(chunkBody[9:20]), consumed: -1, need: 0},
+				{in: str(chunkBody[20:] + getHello[:5]), consumed: len(chunkBody) - 20, need: 0},
 			},
 			calls: []string{`req POST /pub "hello world"`},
 			out:   []string{ok200("POST /pub 11", true)},
@@ -268,7 +269,7 @@ func httpCases() []feedCase {
 		},
 		{
 			name:  "upgrade with a partial frame after it",
-			steps: []step{{in: cat(str(upgradeReq), text("hi")[:3]), consumed: len(upgradeReq), need: 0}},
+			steps: []step{{in: cat(str(upgradeReq), text("hi")[:3]), consumed: len(upgradeReq), need: 6}},
 			calls: []string{`req GET /ws ""`},
 			out:   []string{upgrade101},
 			state: StateWebSocket,
@@ -364,17 +365,26 @@ func wsCases() []feedCase {
 		},
 		{
 			name:  "two frames and a partial third",
-			steps: []step{{in: cat(text("a"), text("b"), text("c")[:4]), consumed: 2 * len(text("a")), need: 0}},
+			steps: []step{{in: cat(text("a"), text("b"), text("c")[:4]), consumed: 2 * len(text("a")), need: 6}},
 			calls: []string{`msg text "a"`, `msg text "b"`},
 		},
 		{
-			name: "frame split: Need is the whole frame",
+			name: "frame split: Need is the header, the payload is consumed as it comes",
 			steps: []step{
-				{in: text("hello")[:1], consumed: 0, need: 0},
-				{in: text("hello")[1:8], consumed: 0, need: 11},
-				{in: text("hello")[8:], consumed: 11, need: 0},
+				{in: text("hello")[:1], consumed: 0, need: 2},
+				{in: text("hello")[1:4], consumed: 0, need: 6},
+				{in: text("hello")[4:8], consumed: 8, need: 0},
+				{in: text("hello")[8:], consumed: 3, need: 0},
 			},
 			calls: []string{`msg text "hello"`},
+		},
+		{
+			name: "control frame split: Need is the whole frame",
+			steps: []step{
+				{in: ping("hello")[:8], consumed: 0, need: 11},
+				{in: ping("hello")[8:], consumed: 11, need: 0},
+			},
+			out: []string{`pong "hello"`},
 		},
 		{
 			name:   "unmasked: 1002",
@@ -712,7 +722,7 @@ func TestFeed(t *testing.T) {
 				if got := hs.c.Reason(); got != tc.reason {
 					t.Errorf("reason %v, want %v", got, tc.reason)
 				}
-				if hs.c.State() == StateClosed && hs.c.frag != nil {
+				if hs.c.State() == StateClosed && hs.c.holdsBuffers() {
 					t.Errorf("closed with a fragment buffer held")
 				}
 			})
@@ -771,7 +781,7 @@ func TestServerClose(t *testing.T) {
 		hs.c.Close(&hs.env, tc.r)
 		wantOutput(t, hs, tc.frame)
 		wantState(t, hs, tc.state, tc.r)
-		if tc.state == StateClosed && hs.c.frag != nil {
+		if tc.state == StateClosed && hs.c.holdsBuffers() {
 			t.Errorf("%v: fragment buffer kept after Close", tc.r)
 		}
 	}
@@ -787,12 +797,12 @@ func TestClosed(t *testing.T) {
 	hs := newHarness(Limits{})
 	hs.toState(t, StateWebSocket)
 	hs.feed(t, frame(false, 0, ws.OpText, "partial"))
-	if hs.c.frag == nil {
+	if !hs.c.holdsBuffers() {
 		t.Fatal("no fragment buffer while reassembling")
 	}
 	hs.c.Closed()
 	wantState(t, hs, StateClosed, ReasonPeerClosed)
-	if hs.c.frag != nil {
+	if hs.c.holdsBuffers() {
 		t.Fatal("fragment buffer kept after Closed")
 	}
 	// A reason already set is kept.

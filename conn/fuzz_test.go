@@ -123,7 +123,7 @@ func checkFeedResult(t *testing.T, hs *harness, n int) {
 		if hs.c.Reason() == ReasonNone {
 			t.Fatal("closed without a reason")
 		}
-		if hs.c.frag != nil {
+		if hs.c.holdsBuffers() {
 			t.Fatal("closed holding a fragment buffer")
 		}
 	case StateHead, StateWebSocket, StateParked:

@@ -278,3 +278,6 @@ func rejected(status int, phrase, extra string) string {
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\nCache-Control: no-store\r\n" +
 		extra + "\r\n" + body
 }
+
+// holdsBuffers reports whether c holds a pooled buffer.
+func (c *Conn) holdsBuffers() bool { return c.msg != nil || c.chunk != nil }

@@ -6,15 +6,21 @@ import (
 
 	"github.com/comet-im/comet/codec"
 	"github.com/gobwas/ws"
-	"github.com/valyala/bytebufferpool"
 )
 
-// feedFrame handles one WebSocket frame from the start of in (RFC 6455 §5).
-// It returns 0 until the whole frame is buffered; the header is checked, and
-// an oversized frame refused, before its payload is waited for.
+// feedFrame handles the start of in (RFC 6455 §5): the payload of the data
+// frame being streamed, or the next frame header. A data frame's payload is
+// consumed as it arrives, unmasked and validated on the way, so a large
+// frame never piles up in the owner's input buffer; the header is checked,
+// and an oversized frame refused, before any payload is accepted. Control
+// frames (at most 125 bytes) are handled once whole.
 func (c *Conn) feedFrame(env *Env, h Handler, in []byte) int {
+	if c.left > 0 {
+		return c.feedPayload(env, h, in)
+	}
 	hdr, hn, err := codec.ParseFrameHeader(in)
 	if errors.Is(err, codec.ErrNeedMore) {
+		c.need = int32(frameHeaderSize(in))
 		return 0
 	}
 	if err != nil {
@@ -27,18 +33,60 @@ func (c *Conn) feedFrame(env *Env, h Handler, in []byte) int {
 		c.Close(env, ReasonProtocol)
 		return len(in)
 	}
-	max := int64(env.Limits.maxMessage())
-	if hdr.OpCode.IsData() || hdr.OpCode == ws.OpContinuation {
-		buffered := int64(0)
-		if c.frag != nil {
-			buffered = int64(c.frag.Len())
-		}
-		if hdr.Length > max-buffered {
-			c.Close(env, ReasonTooBig)
-			return len(in)
+	if hdr.OpCode.IsControl() {
+		return c.feedControl(env, hdr, hn, in)
+	}
+	if hdr.Length > int64(env.Limits.maxMessage()-c.size) {
+		c.Close(env, ReasonTooBig)
+		return len(in)
+	}
+	c.need = 0
+	if hdr.OpCode != ws.OpContinuation {
+		c.fragOp = hdr.OpCode
+		c.utf8.Reset()
+		c.messages++
+		if total := int64(hn) + hdr.Length; hdr.Fin && int64(len(in)) >= total {
+			// A whole message in one frame, all in this read: the common
+			// case is unmasked and handed on in place, with no copy.
+			payload := in[hn:total]
+			ws.Cipher(payload, hdr.Mask, 0)
+			if hdr.OpCode == ws.OpText && !utf8.Valid(payload) {
+				c.Close(env, ReasonBadUTF8)
+				return len(in)
+			}
+			c.deliver(env, h, payload)
+			return int(total)
 		}
 	}
-	total := hn + int(hdr.Length)
+	c.fin, c.mask, c.maskPos, c.left = hdr.Fin, hdr.Mask, 0, hdr.Length
+	if c.left == 0 {
+		c.endFrame(env, h)
+	}
+	return hn
+}
+
+// frameHeaderSize returns the size of the frame header starting in, as far
+// as its first two bytes tell (RFC 6455 §5.2): 2 until they are there.
+func frameHeaderSize(in []byte) int {
+	if len(in) < 2 {
+		return 2
+	}
+	n := 2
+	if in[1]&0x80 != 0 {
+		n += 4
+	}
+	switch in[1] & 0x7f {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	}
+	return n
+}
+
+// feedControl handles a ping, pong or close frame once it is whole.
+func (c *Conn) feedControl(env *Env, hdr ws.Header, hn int, in []byte) int {
+	total := hn + int(hdr.Length) // at most 14 + 125: CheckHeader bounds it
 	if len(in) < total {
 		c.need = int32(total)
 		return 0
@@ -46,7 +94,6 @@ func (c *Conn) feedFrame(env *Env, h Handler, in []byte) int {
 	c.need = 0
 	payload := in[hn:total]
 	ws.Cipher(payload, hdr.Mask, 0)
-
 	switch hdr.OpCode {
 	case ws.OpPing:
 		if c.state == StateWebSocket {
@@ -56,10 +103,74 @@ func (c *Conn) feedFrame(env *Env, h Handler, in []byte) int {
 		// Liveness is tracked by the owner from any inbound traffic.
 	case ws.OpClose:
 		c.onClose(env, payload)
-	default:
-		c.onData(env, h, hdr, payload)
 	}
 	return total
+}
+
+// feedPayload consumes what in holds of the streamed data frame's payload:
+// unmasked at its offset in the frame, validated as UTF-8 if the message is
+// text, and appended to the message (RFC 6455 §5.3, §8.1). An invalid byte
+// fails the connection as soon as it arrives, not when the message ends.
+func (c *Conn) feedPayload(env *Env, h Handler, in []byte) int {
+	n := len(in)
+	if int64(n) > c.left {
+		n = int(c.left)
+	}
+	p := in[:n]
+	ws.Cipher(p, c.mask, int(c.maskPos))
+	c.maskPos = uint8((int(c.maskPos) + n) % 4)
+	c.left -= int64(n)
+	c.size += n
+	if c.fragOp == ws.OpText && !c.utf8.Write(p) {
+		c.Close(env, ReasonBadUTF8)
+		return len(in)
+	}
+	if c.state == StateWebSocket {
+		if c.msg == nil {
+			c.msg = getMessageBuffer()
+		}
+		c.msg.B = append(c.msg.B, p...)
+	}
+	if c.left == 0 {
+		c.endFrame(env, h)
+	}
+	return n
+}
+
+// endFrame closes the streamed data frame: the message waits for its next
+// fragment, or is complete and handed on.
+func (c *Conn) endFrame(env *Env, h Handler) {
+	if !c.fin {
+		c.wsState = c.wsState.Set(ws.StateFragmented)
+		return
+	}
+	c.wsState = c.wsState.Clear(ws.StateFragmented)
+	if c.fragOp == ws.OpText && !c.utf8.Valid() {
+		// A code point cut off by the end of the message.
+		c.Close(env, ReasonBadUTF8)
+		return
+	}
+	var payload []byte
+	b := c.msg
+	if b != nil {
+		payload = b.B
+	}
+	// Detached first: the Handler may close the connection, which releases
+	// what the connection holds, while it still reads payload.
+	c.msg = nil
+	c.deliver(env, h, payload)
+	if b != nil {
+		putMessageBuffer(b)
+	}
+}
+
+// deliver hands a complete data message to the Handler, unless the
+// connection is closing.
+func (c *Conn) deliver(env *Env, h Handler, payload []byte) {
+	c.size = 0
+	if c.state == StateWebSocket {
+		h.OnMessage(env, c.fragOp, payload)
+	}
 }
 
 // onClose answers a close frame (RFC 6455 §5.5.1): a valid one is echoed
@@ -86,38 +197,6 @@ func (c *Conn) onClose(env *Env, payload []byte) {
 	}
 	c.state = StateClosed
 	c.release()
-}
-
-// onData reassembles data frames into messages and hands complete ones on.
-func (c *Conn) onData(env *Env, h Handler, hdr ws.Header, payload []byte) {
-	if hdr.OpCode != ws.OpContinuation {
-		c.fragOp = hdr.OpCode
-	}
-	msg := payload
-	if !hdr.Fin || c.frag != nil {
-		if c.frag == nil {
-			c.frag = bytebufferpool.Get()
-		}
-		c.frag.B = append(c.frag.B, payload...)
-		if !hdr.Fin {
-			c.wsState = c.wsState.Set(ws.StateFragmented)
-			return
-		}
-		msg = c.frag.B
-	}
-	c.wsState = c.wsState.Clear(ws.StateFragmented)
-	op := c.fragOp
-	if op == ws.OpText && !utf8.Valid(msg) {
-		c.Close(env, ReasonBadUTF8)
-		return
-	}
-	if c.state == StateWebSocket {
-		h.OnMessage(env, op, msg)
-	}
-	if c.frag != nil {
-		bytebufferpool.Put(c.frag)
-		c.frag = nil
-	}
 }
 
 // WriteMessage appends one unfragmented server frame to env.Out.
