@@ -506,6 +506,12 @@ func (c *conn) AsyncWritev(bs [][]byte, cb AsyncCallback) error {
 	})
 }
 
+// PauseRead is not supported on Windows (Comet patch).
+func (*conn) PauseRead() error { return errorx.ErrUnsupportedOp }
+
+// ResumeRead is not supported on Windows (Comet patch).
+func (*conn) ResumeRead() error { return errorx.ErrUnsupportedOp }
+
 func (c *conn) Wake(cb AsyncCallback) (err error) {
 	wakeFn := func() (err error) {
 		err = c.loop.wake(c)

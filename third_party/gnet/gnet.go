@@ -461,6 +461,19 @@ type Conn interface {
 	// Wake triggers an OnTraffic event for the current connection, it's concurrency-safe.
 	Wake(callback AsyncCallback) error
 
+	// PauseRead stops reading from the connection until ResumeRead: OnTraffic is
+	// not called for new bytes, which stay in the kernel until its receive queue
+	// fills and TCP flow control stops the peer. Pending output is still written.
+	// A peer's close is noticed only once reads resume or a write fails.
+	// It is a Comet patch, not part of upstream gnet. It's not concurrency-safe,
+	// you must invoke it on the connection's event-loop. It returns ErrUnsupportedOp
+	// for UDP, with EdgeTriggeredIO, and on platforms other than Linux.
+	PauseRead() error
+
+	// ResumeRead undoes PauseRead; bytes queued meanwhile are read at once.
+	// It is a Comet patch, not concurrency-safe, like PauseRead.
+	ResumeRead() error
+
 	// CloseWithCallback closes the current connection, it's concurrency-safe.
 	// Usually you should provide a non-nil callback for this method,
 	// otherwise your better choice is Close().
