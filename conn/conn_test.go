@@ -505,6 +505,61 @@ func wsCases() []feedCase {
 			reason: ReasonBadUTF8,
 		},
 		{
+			name:   "invalid UTF-8 in a first fragment: 1007 before the message ends",
+			steps:  once(frame(false, 0, ws.OpText, "ok\xff")),
+			out:    []string{utf8Close},
+			state:  StateClosed,
+			reason: ReasonBadUTF8,
+		},
+		{
+			name:   "invalid UTF-8 in a middle fragment: 1007 at that fragment",
+			steps:  once(cat(frame(false, 0, ws.OpText, "ok"), frame(false, 0, ws.OpContinuation, "\xed\xa0\x80"))),
+			out:    []string{utf8Close},
+			state:  StateClosed,
+			reason: ReasonBadUTF8,
+		},
+		{
+			name: "invalid UTF-8 in a frame still arriving: 1007 at once",
+			steps: []step{
+				{in: frameLen(true, 0, ws.OpText, 100, "abc"), consumed: -1, need: 0},
+				{in: []byte{'d' ^ testMask[3], 0xff ^ testMask[0]}, consumed: -1, need: 0},
+			},
+			out:    []string{utf8Close},
+			state:  StateClosed,
+			reason: ReasonBadUTF8,
+		},
+		{
+			name: "code point split across reads of one frame",
+			steps: []step{
+				{in: text("aκ")[:7], consumed: -1, need: 0},
+				{in: text("aκ")[7:], consumed: -1, need: 0},
+			},
+			calls: []string{`msg text "aκ"`},
+		},
+		{
+			name:   "code point cut off by the end of a fragmented message: 1007",
+			steps:  once(cat(frame(false, 0, ws.OpText, "a"), frame(true, 0, ws.OpContinuation, "\xe2\x82"))),
+			out:    []string{utf8Close},
+			state:  StateClosed,
+			reason: ReasonBadUTF8,
+		},
+		{
+			name:  "binary is not checked for UTF-8",
+			steps: once(cat(frame(false, 0, ws.OpBinary, "\xff"), frame(true, 0, ws.OpContinuation, "\xe2"))),
+			calls: []string{`msg binary "\xff\xe2"`},
+		},
+		{
+			name:   "fragment that would pass MaxMessageBytes: 1009 from its header, nothing buffered",
+			limits: Limits{MaxMessageBytes: 16},
+			steps: []step{
+				{in: frame(false, 0, ws.OpText, "0123456789"), consumed: -1, need: 0},
+				{in: frameLen(true, 0, ws.OpContinuation, 7, "")[:6], consumed: -1, need: 0},
+			},
+			out:    []string{bigClose},
+			state:  StateClosed,
+			reason: ReasonTooBig,
+		},
+		{
 			name:   "frame over MaxMessageBytes: 1009 from the header alone",
 			limits: Limits{MaxMessageBytes: 16},
 			steps:  once(frameLen(true, 0, ws.OpText, 17, "")),

@@ -52,6 +52,11 @@ func feedSeeds() []fuzzSeed {
 		{true, str("GET /bye HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n" + getHello)},
 		{true, str("GET / HTTP/1.1\nHost: h\r\n\r\n")},
 		{true, str("GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /ws HTTP/1.1\r\nHost: h\r\n\r\n")},
+		{false, cat(text(strings.Repeat("ab", 30)), frame(false, 0, ws.OpText, "κό"), frame(true, 0, ws.OpContinuation, "σμε"))},
+		{false, cat(frameLen(true, 0, ws.OpText, 40, "valid then \xc3\x28"), text("x"))},
+		{false, cat(frame(false, 0, ws.OpText, "\xe2"), frame(false, 0, ws.OpContinuation, "\x82"), frame(true, 0, ws.OpContinuation, "\xac"))},
+		{true, str(chunkHead + "3\r\nabc\r\n" + strings.Repeat("1;e\r\nx\r\n", 5) + "0\r\n\r\n" + postHead + "hello world")},
+		{true, str(chunkHead + "41\r\n" + strings.Repeat("y", 65) + "\r\n0\r\n\r\n")},
 	}
 }
 
@@ -98,6 +103,29 @@ func FuzzFeed(f *testing.F) {
 				got.calls, got.out, got.state, got.reason, got.leftover,
 				w.calls, w.out, w.state, w.reason, w.leftover)
 		}
+
+		// Many small reads (1 to 16 bytes, as split says), honouring Need()
+		// like the server: payloads and chunked bodies are then consumed
+		// across many reads, with every mask offset and rune cut.
+		size := int(split%16) + 1
+		small := newHarness(fuzzLimits)
+		for off := 0; off < len(in); off += size {
+			piece := in[off:min(off+size, len(in))]
+			if need := small.c.Need(); need > len(small.buf)+len(piece) && off+size < len(in) {
+				small.buf = append(small.buf, piece...)
+				continue
+			}
+			small.feed(t, piece)
+			if small.c.State() == StateClosing && small.c.holdsBuffers() {
+				t.Fatal("closing connection holds a buffer")
+			}
+		}
+		checkFeedResult(t, small, len(in))
+		if got := small.result(); !got.equal(w) {
+			t.Fatalf("reads of %d bytes differ:\nsmall %q %q %v %v %q\nwhole %q %q %v %v %q", size,
+				got.calls, got.out, got.state, got.reason, got.leftover,
+				w.calls, w.out, w.state, w.reason, w.leftover)
+		}
 	})
 }
 
@@ -124,7 +152,10 @@ func checkFeedResult(t *testing.T, hs *harness, n int) {
 			t.Fatal("closed without a reason")
 		}
 		if hs.c.holdsBuffers() {
-			t.Fatal("closed holding a fragment buffer")
+			t.Fatal("closed holding a buffer")
+		}
+		if hs.c.InMessage() {
+			t.Fatal("closed in the middle of a message")
 		}
 	case StateHead, StateWebSocket, StateParked:
 		if hs.c.Reason() != ReasonNone {
