@@ -34,8 +34,11 @@ bench-compare: # install peers if missing, build, compare Comet with peers (~7 m
 fuzz: # go test -fuzz takes one target per run
 	$(GO) test ./codec -run='^$$' -fuzz='^FuzzParseRequest$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./codec -run='^$$' -fuzz='^FuzzParseFrameHeader$$' -fuzztime=$(FUZZTIME)
-	$(GO) test ./codec -run='^$$' -fuzz='^FuzzParseChunkedBody$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./codec -run='^$$' -fuzz='^FuzzChunkedDecoder$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./codec -run='^$$' -fuzz='^FuzzUTF8Validator$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./conn -run='^$$' -fuzz='^FuzzFeed$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./protocol -run='^$$' -fuzz='^FuzzAppendCompactJSON$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./protocol -run='^$$' -fuzz='^FuzzParseClientMessage$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./server -run='^$$' -fuzz='^FuzzParsePositions$$' -fuzztime=$(FUZZTIME)
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
