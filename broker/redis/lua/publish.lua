@@ -1,0 +1,88 @@
+#!lua
+-- Publish one publication of a channel, atomically.
+-- KEYS[1] meta hash, KEYS[2] history stream, KEYS[3] idempotency result
+--         (the meta key again when there is none: every key declared must
+--         be in the channel's slot)
+-- ARGV[1] now in ms, or '' to take Redis TIME
+-- ARGV[2] the epoch to create when the channel has none
+-- ARGV[3] the encoded publication
+-- ARGV[4] history size (0: keep none)
+-- ARGV[5] history ttl in ms
+-- ARGV[6] meta ttl in ms
+-- ARGV[7] idempotency window in ms, '0' for none
+-- ARGV[8] pub/sub topic
+-- ARGV[9] 'publish' or 'spublish'
+-- ARGV[10] '1' for an ephemeral publication
+-- Returns {seq, epoch, ms, duplicate (0/1)}.
+local now = tonumber(ARGV[1])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+if ARGV[10] == '1' then
+  local epoch = redis.call('HGET', KEYS[1], 'e') or ''
+  redis.call(ARGV[9], ARGV[8], '0:' .. epoch .. ':' .. now .. ':' .. ARGV[3])
+  return {0, epoch, now, 0}
+end
+
+if ARGV[7] ~= '0' then
+  local r = redis.call('GET', KEYS[3])
+  if r then
+    local s, t, e = string.match(r, '^(%d+):(%d+):(.*)$')
+    return {tonumber(s), e, tonumber(t), 1}
+  end
+end
+
+local m = redis.call('HMGET', KEYS[1], 'e', 't')
+local epoch = m[1]
+if not epoch then
+  epoch = ARGV[2]
+  -- A stream left from an expired epoch would hold higher ids.
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'e', epoch, 'c', now)
+elseif m[2] and tonumber(m[2]) > now then
+  -- Times never go back within a channel (history expiry relies on it).
+  now = tonumber(m[2])
+end
+local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
+local size = tonumber(ARGV[4])
+local ttl = tonumber(ARGV[5])
+redis.call('HSET', KEYS[1], 't', now, 'l', ttl)
+redis.call('PEXPIRE', KEYS[1], math.max(tonumber(ARGV[6]), ttl))
+
+if size > 0 then
+  -- Drop the head entries older than ttl, in bounded steps: entries are in
+  -- time order, and each is dropped once.
+  local cutoff = now - ttl
+  local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+  if #head > 0 and tonumber(head[1][2][2]) < cutoff then
+    local last = head[1][1]
+    local keep = nil
+    for _ = 1, 64 do
+      local batch = redis.call('XRANGE', KEYS[2], '(' .. last, '+', 'COUNT', 64)
+      if #batch == 0 then break end
+      for _, e in ipairs(batch) do
+        if tonumber(e[2][2]) >= cutoff then keep = e[1] break end
+        last = e[1]
+      end
+      if keep then break end
+    end
+    if keep then
+      redis.call('XTRIM', KEYS[2], 'MINID', keep)
+    else
+      redis.call('XTRIM', KEYS[2], 'MINID', (tonumber(string.match(last, '^(%d+)')) + 1) .. '-0')
+    end
+  end
+  redis.call('XADD', KEYS[2], 'MAXLEN', size, seq .. '-0', 't', now, 'd', ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ttl)
+else
+  redis.call('DEL', KEYS[2])
+end
+
+redis.call(ARGV[9], ARGV[8], seq .. ':' .. epoch .. ':' .. now .. ':' .. ARGV[3])
+
+if ARGV[7] ~= '0' then
+  redis.call('SET', KEYS[3], seq .. ':' .. now .. ':' .. epoch, 'PX', ARGV[7])
+end
+return {seq, epoch, now, 0}

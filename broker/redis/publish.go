@@ -1,0 +1,67 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/comet-im/comet/broker"
+)
+
+// Publish runs the publish script: it creates the channel's epoch if it
+// has none, takes the next seq, appends to the history stream (bounded
+// by size exactly and by age), remembers the idempotency key, and
+// publishes to the channel's topic, all in one atomic step. A returned
+// position is stored; any error means it was not (see broker.ErrUnavailable
+// for the one ambiguous case, a timeout after sending).
+func (b *Broker) Publish(ctx context.Context, channel string, data []byte, opts broker.PublishOptions) (broker.Position, error) {
+	if b.closed.Load() {
+		return broker.Position{}, b.errClosed("publish")
+	}
+	idem := opts.IdempotencyKey
+	if opts.Ephemeral {
+		idem = "" // nothing is stored, so there is nothing to de-duplicate
+	}
+	k, err := b.keysFor(channel, idem)
+	if err != nil {
+		return broker.Position{}, err
+	}
+	size, ttl := b.argSize, b.argTTL
+	if opts.HistorySize != 0 {
+		size = strconv.Itoa(max(opts.HistorySize, 0))
+	}
+	if opts.HistoryTTL > 0 {
+		ttl = strconv.FormatInt(millis(opts.HistoryTTL), 10)
+	}
+	idemKey, window := k.meta, "0"
+	if k.idem != "" {
+		idemKey, window = k.idem, b.argWindow
+	}
+	ephemeral := "0"
+	if opts.Ephemeral {
+		ephemeral = "1"
+	}
+	blob := appendBlob(make([]byte, 0, blobLen(data, opts.Publisher)), data, opts.Publisher)
+
+	ctx, cancel := b.withTimeout(ctx)
+	defer cancel()
+	res := publishScript.Exec(ctx, b.client,
+		[]string{k.meta, k.stream, idemKey},
+		[]string{b.nowArg(), newEpoch(), stringOf(blob), size, ttl, b.argMetaTTL, window, k.topic, b.pubCmd, ephemeral})
+	arr, err := res.ToArray()
+	if err != nil {
+		return broker.Position{}, b.fail("publish", ctx, err)
+	}
+	if len(arr) != 4 {
+		return broker.Position{}, fmt.Errorf("redis: publish: %d results, want 4", len(arr))
+	}
+	seq, err1 := arr[0].AsInt64()
+	epoch, err2 := arr[1].ToString()
+	if err1 != nil || err2 != nil || seq < 0 {
+		return broker.Position{}, fmt.Errorf("redis: publish: bad result %v", arr)
+	}
+	if opts.Ephemeral {
+		return broker.Position{}, nil
+	}
+	return broker.Position{Epoch: epoch, Seq: uint64(seq)}, nil
+}
