@@ -27,15 +27,20 @@ func TestZeroAllocs(t *testing.T) {
 	textFrame := text(strings.Repeat("0123456789abcdef", 8))
 	pingFrame := ping("heartbeat")
 	get := str(getHello + getWorld)
+	bigText := text(strings.Repeat("κόσμε 0123456789", 256)) // 4 KiB
+	chunked := str(chunkHead + chunkBody)
 
 	tests := []struct {
-		name string
-		in   []byte
-		head bool
+		name  string
+		in    []byte
+		head  bool
+		reads int // the input arrives in this many reads; 0 means 1
 	}{
-		{"text frame 128B", textFrame, false},
-		{"ping", pingFrame, false},
-		{"pipelined keep-alive GETs", get, true},
+		{"text frame 128B", textFrame, false, 0},
+		{"ping", pingFrame, false, 0},
+		{"pipelined keep-alive GETs", get, true, 0},
+		{"text frame 4KiB in 3 reads", bigText, false, 3},
+		{"chunked POST in 4 reads", chunked, true, 4},
 	}
 	for _, tc := range tests {
 		var c *Conn
@@ -50,10 +55,18 @@ func TestZeroAllocs(t *testing.T) {
 			h = respondHandler{c}
 		}
 		buf := make([]byte, len(tc.in))
+		reads := max(tc.reads, 1)
+		step := (len(tc.in) + reads - 1) / reads
 		n := testing.AllocsPerRun(100, func() {
 			copy(buf, tc.in)
-			if m := c.Feed(env, h, buf); m != len(tc.in) {
-				t.Fatalf("%s: consumed %d of %d", tc.name, m, len(tc.in))
+			consumed := 0
+			for off := 0; off < len(buf); off += step {
+				// Each read is fed with what the previous one left.
+				end := min(off+step, len(buf))
+				consumed += c.Feed(env, h, buf[consumed:end])
+			}
+			if consumed != len(tc.in) {
+				t.Fatalf("%s: consumed %d of %d", tc.name, consumed, len(tc.in))
 			}
 			env.Out = env.Out[:0]
 		})

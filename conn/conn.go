@@ -373,8 +373,9 @@ func (c *Conn) Closed() {
 	c.release()
 }
 
-// release returns every buffer the connection holds.
+// release returns every buffer the connection holds, once it is closed.
 func (c *Conn) release() {
+	c.need = 0 // nothing more will be parsed
 	c.releaseMessage()
 	if c.chunk != nil {
 		putChunkedBody(c.chunk)
