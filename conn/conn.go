@@ -166,9 +166,12 @@ func (c *Conn) InMessage() bool {
 // owner whether the message in progress is the one its deadline is for.
 func (c *Conn) Messages() uint32 { return c.messages }
 
-// Feed consumes complete requests or frames from in, writing replies to
-// env.Out and calling h, and returns how many bytes it consumed. Bytes it
-// did not consume must be kept and fed again with more data appended.
+// Feed consumes what it can from in, writing replies to env.Out and
+// calling h, and returns how many bytes it consumed: whole requests and
+// control frames, and as much of a data frame's payload or a chunked body
+// as has arrived (in is unmasked in place). Bytes it did not consume, an
+// incomplete head, frame header, control frame or Content-Length body,
+// must be kept and fed again with more data appended.
 func (c *Conn) Feed(env *Env, h Handler, in []byte) int {
 	consumed := 0
 	for consumed < len(in) {

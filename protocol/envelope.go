@@ -10,7 +10,7 @@ import (
 )
 
 // The JSON envelope of Comet's native protocol (docs/PROTOCOL.md). Inbound
-// client messages are decoded in one strict pass (clientmessage below);
+// client messages are decoded in one strict pass (ParseClientMessage);
 // outbound ones are appended by hand, without reflection, so that encoding
 // a message once for a million subscribers stays cheap and the per-delivery
 // path allocates nothing.
@@ -27,17 +27,18 @@ const (
 	MaxIdemBytes = 64
 )
 
-// Envelope errors; each maps to an "err" reply with the code in its comment.
-// A client message can also fail with the data errors of json.go
-// (ErrInvalidUTF8, ErrTooDeep, ErrNumberRange), found anywhere in it.
+// Envelope errors; each maps to an "err" reply with the code in its comment
+// (ErrorOf). A client message can also fail with the data errors of
+// json.go (ErrInvalidUTF8, ErrTooDeep, ErrNumberRange), found anywhere in
+// it. The newer ones are *Error values, which ErrorOf maps by themselves.
 var (
 	ErrBadMessage  = errors.New("protocol: message is not a JSON object of the protocol") // 400
 	ErrBadChannel  = errors.New("protocol: invalid channel name")                         // 400
 	ErrBadID       = errors.New("protocol: id too long")                                  // 400
 	ErrUnknownOp   = errors.New("protocol: unknown op")                                   // 400
 	ErrMissingData = errors.New("protocol: pub without data")                             // 400
-	ErrBadToken    = &Error{400, "token too long"}
-	ErrBadIdem     = &Error{400, "idem too long"}
+	ErrBadToken    = &Error{400, "token too long"}                                        // 400
+	ErrBadIdem     = &Error{400, "idem too long"}                                         // 400
 )
 
 // Op names a client request.
