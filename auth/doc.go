@@ -20,7 +20,8 @@
 // What may run on an event loop (CPU only, no I/O, no locks, no
 // goroutines): Verifier.Verify, Verifier.VerifySubscription,
 // Verifier.Refresh, TokenTransport.Extract, RedactQuery, every Policy
-// method, AnswerFor, and DemoIssuer.Issue. Verification costs a few
+// method, AnswerFor, Hook.Cached and Hook.Stats (a mutex held for a map
+// lookup), and DemoIssuer.Issue. Verification costs a few
 // microseconds for HMAC and tens of microseconds for RS256 and ES256 (see
 // the benchmarks); that is the price of one connect, paid on the loop.
 //

@@ -47,7 +47,19 @@ type HookConfig struct {
 	MaxInfoBytes int
 	// MaxGrants bounds the answer's grant patterns. Zero means 64.
 	MaxGrants int
-	// Now is the clock for expire_at; nil means time.Now.
+	// CacheTTL, if positive, caches each successful answer for that long
+	// (or until the identity's expiry, if sooner), keyed by the forwarded
+	// headers and cookies: a request that forwards the same ones gets the
+	// same identity without a call (Hook.Cached, Authenticate). The
+	// trade-off is that a logout is noticed up to CacheTTL late. Zero
+	// means no cache; at most 10 min. The remote address and the transport
+	// are not part of the key, and a request that forwards nothing is
+	// never cached.
+	CacheTTL time.Duration
+	// CacheSize bounds the cached answers; the oldest goes first. Zero
+	// means 10,000; at most 1,048,576.
+	CacheSize int
+	// Now is the clock for expire_at and the cache; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -60,6 +72,9 @@ const (
 	DefaultHookMaxConcurrent    = 64
 	maxHookConcurrent           = 4096
 	maxForwardedHeaderBytes     = 8 << 10
+	MaxHookCacheTTL             = 10 * time.Minute
+	DefaultHookCacheSize        = 10000
+	maxHookCacheSize            = 1 << 20
 )
 
 // HookRequest is what the server knows of a connecting client.
@@ -111,6 +126,8 @@ type HookStats struct {
 	Allowed     uint64 // answered with an identity
 	Denied      uint64 // ErrDenied
 	Unavailable uint64 // ErrUnavailable, queue waits that timed out included
+	CacheHits   uint64 // answered from the cache, without a call
+	Cached      int    // answers in the cache now
 }
 
 // Hook calls the connect hook's backend. It is safe for concurrent use.
@@ -125,7 +142,9 @@ type Hook struct {
 	transport   *http.Transport
 	limits      limits
 	now         func() time.Time
+	cache       *hookCache // nil without CacheTTL
 	calls       atomic.Uint64
+	hits        atomic.Uint64
 	allowed     atomic.Uint64
 	denied      atomic.Uint64
 	unavailable atomic.Uint64
@@ -151,7 +170,11 @@ func NewHook(c HookConfig) (*Hook, error) {
 	if c.Timeout < 0 || c.Timeout > MaxHookTimeout {
 		errs = append(errs, fmt.Errorf("timeout %v out of range [0, %v]", c.Timeout, MaxHookTimeout))
 	}
+	if c.CacheTTL < 0 || c.CacheTTL > MaxHookCacheTTL {
+		errs = append(errs, fmt.Errorf("cache ttl %v out of range [0, %v]", c.CacheTTL, MaxHookCacheTTL))
+	}
 	errs = append(errs, checkRange("max response bytes", c.MaxResponseBytes, maxHookResponseBytes),
+		checkRange("cache size", c.CacheSize, maxHookCacheSize),
 		checkRange("max concurrent", c.MaxConcurrent, maxHookConcurrent),
 		checkRange("max info bytes", c.MaxInfoBytes, maxMaxInfoBytes),
 		checkRange("max grants", c.MaxGrants, maxMaxGrants))
@@ -184,6 +207,9 @@ func NewHook(c HookConfig) (*Hook, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	if c.CacheTTL > 0 {
+		h.cache = newHookCache(c.CacheTTL, orDefault(c.CacheSize, DefaultHookCacheSize))
+	}
 	n := orDefault(c.MaxConcurrent, DefaultHookMaxConcurrent)
 	h.slots = make(chan struct{}, n)
 	// Proxy is nil on purpose: the hook goes where it is configured to,
@@ -214,21 +240,57 @@ func (h *Hook) Close() { h.transport.CloseIdleConnections() }
 
 // Stats returns the hook's counters.
 func (h *Hook) Stats() HookStats {
-	return HookStats{Calls: h.calls.Load(), Allowed: h.allowed.Load(), Denied: h.denied.Load(), Unavailable: h.unavailable.Load()}
+	s := HookStats{Calls: h.calls.Load(), Allowed: h.allowed.Load(), Denied: h.denied.Load(),
+		Unavailable: h.unavailable.Load(), CacheHits: h.hits.Load()}
+	if h.cache != nil {
+		s.Cached = h.cache.len()
+	}
+	return s
+}
+
+// Cached returns the cached identity for r, if the cache holds a live one.
+// It never calls the backend: CPU only, a mutex held for a map lookup, so
+// the server may call it on an event loop and take the async path only on
+// a miss. Without CacheTTL it always misses. The Identity's slices are
+// shared with the cache and must not be modified.
+func (h *Hook) Cached(r HookRequest) (Identity, bool) {
+	if h.cache == nil {
+		return Identity{}, false
+	}
+	k, keyed := h.cacheKey(r)
+	if !keyed {
+		return Identity{}, false
+	}
+	id, ok := h.cache.get(k, h.now())
+	if ok {
+		h.hits.Add(1)
+	}
+	return id, ok
 }
 
 // Authenticate asks the backend who r is. It blocks for up to the hook's
 // Timeout (or until ctx ends) and must not run on an event loop.
+//
+// With CacheTTL, a live cached answer for the same forwarded headers and
+// cookies is returned without a call; only successes are cached.
 //
 // The backend answers 200 with a user: the identity. 401 or 403, or 200
 // without a user: ErrDenied. Anything else, a timeout, a refused
 // connection, an answer over MaxResponseBytes or one that is not the
 // documented JSON: ErrUnavailable.
 func (h *Hook) Authenticate(ctx context.Context, r HookRequest) (Identity, error) {
+	if id, ok := h.Cached(r); ok {
+		return id, nil
+	}
 	id, err := h.authenticate(ctx, r)
 	switch {
 	case err == nil:
 		h.allowed.Add(1)
+		if h.cache != nil {
+			if k, keyed := h.cacheKey(r); keyed {
+				h.cache.put(k, id, h.now())
+			}
+		}
 	case errors.Is(err, ErrDenied):
 		h.denied.Add(1)
 	default:

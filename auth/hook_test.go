@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -234,5 +235,99 @@ func TestHookConfigErrors(t *testing.T) {
 		if _, err := NewHook(c); err == nil || !strings.HasPrefix(err.Error(), "auth: hook: ") {
 			t.Errorf("%s: error %v", name, err)
 		}
+	}
+}
+
+func TestHookCache(t *testing.T) {
+	var calls atomic.Int32
+	srv := backend(t, func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		c, err := r.Cookie("session")
+		switch {
+		case err != nil:
+			w.WriteHeader(401)
+		case c.Value == "bob":
+			io.WriteString(w, `{"user":"bob","expire_at":`+jsonInt(testNow.Add(10*time.Second).Unix())+`}`)
+		case c.Value == "down":
+			w.WriteHeader(500)
+		default:
+			io.WriteString(w, `{"user":"alice","info":{"n":`+jsonInt(int64(n))+`}}`)
+		}
+	})
+	now := testNow
+	h := newHook(t, HookConfig{URL: srv.URL, Cookies: []string{"session"}, CacheTTL: time.Minute, CacheSize: 2, Now: func() time.Time { return now }})
+	req := func(cookie string) HookRequest { return HookRequest{Cookie: cookie, RemoteAddr: "127.0.0.1:1"} }
+	auth := func(cookie string) (Identity, error) { return h.Authenticate(context.Background(), req(cookie)) }
+
+	if _, ok := h.Cached(req("session=alice")); ok {
+		t.Fatal("hit in an empty cache")
+	}
+	first, err := auth("session=alice; other=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same session cookie, another unforwarded cookie and address: a hit.
+	id, ok := h.Cached(HookRequest{Cookie: "other=2; session=alice", RemoteAddr: "127.0.0.1:2"})
+	if !ok || id.User != "alice" || string(id.Info) != string(first.Info) {
+		t.Fatalf("Cached = %+v %v", id, ok)
+	}
+	if _, err := auth("session=alice"); err != nil || calls.Load() != 1 {
+		t.Fatalf("a cached answer called the backend (%d calls, %v)", calls.Load(), err)
+	}
+	// Failures are not cached.
+	for range 2 {
+		_, err := auth("")
+		wantKind(t, err, ErrDenied)
+		_, err = auth("session=down")
+		wantKind(t, err, ErrUnavailable)
+	}
+	if calls.Load() != 5 {
+		t.Fatalf("%d calls, want 5: failures must not be cached", calls.Load())
+	}
+	// The identity's own expiry bounds its cache entry.
+	if _, err := auth("session=bob"); err != nil {
+		t.Fatal(err)
+	}
+	now = testNow.Add(11 * time.Second)
+	if _, ok := h.Cached(req("session=bob")); ok {
+		t.Fatal("served past the identity's expiry")
+	}
+	if _, ok := h.Cached(req("session=alice")); !ok {
+		t.Fatal("alice's entry expired early")
+	}
+	// The cache's ttl bounds the rest.
+	now = testNow.Add(61 * time.Second)
+	if _, ok := h.Cached(req("session=alice")); ok {
+		t.Fatal("served past the cache ttl")
+	}
+	// Bounded: three sessions in a cache of two.
+	for _, s := range []string{"a1", "a2", "a3"} {
+		if _, err := auth("session=" + s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := h.Cached(req("session=a1")); ok {
+		t.Fatal("the oldest entry was not evicted")
+	}
+	if _, ok := h.Cached(req("session=a3")); !ok {
+		t.Fatal("the newest entry was evicted")
+	}
+	if s := h.Stats(); s.Cached > 2 || s.CacheHits < 3 {
+		t.Fatalf("stats %+v", s)
+	}
+	// A request that forwards nothing is never cached.
+	var byAddr atomic.Int32
+	srv2 := backend(t, func(w http.ResponseWriter, r *http.Request) {
+		byAddr.Add(1)
+		io.WriteString(w, `{"user":"whoever-127.0.0.1"}`)
+	})
+	nothing := newHook(t, HookConfig{URL: srv2.URL, CacheTTL: time.Minute})
+	for range 2 {
+		if _, err := nothing.Authenticate(context.Background(), req("session=alice")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if byAddr.Load() != 2 {
+		t.Fatal("an answer keyed on nothing was shared")
 	}
 }

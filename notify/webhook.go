@@ -30,7 +30,9 @@ type Config struct {
 	// Timeout bounds one attempt. Zero means 5 s; at most 1 min.
 	Timeout time.Duration
 	// MaxQueue bounds the users with an undelivered event. Zero means
-	// 10,000; at most 1,048,576.
+	// 10,000; at most 1,048,576. With at most one event per user queued and
+	// one per sender in flight, a Webhook never holds more than
+	// MaxQueue+Senders events.
 	MaxQueue int
 	// Senders is the number of sender goroutines. Zero means 2; at most 64.
 	Senders int
