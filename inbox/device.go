@@ -48,7 +48,12 @@ func (d *DB) Ack(ctx context.Context, user, device string, seq uint64) (Device, 
 		out = r.device(device, &u.meta)
 		return u.save()
 	})
-	return out, err
+	if err != nil {
+		// out may still be written by a commit the caller stopped
+		// waiting for.
+		return Device{}, err
+	}
+	return out, nil
 }
 
 // evictDevice makes room for one more device: when the user has

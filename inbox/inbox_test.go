@@ -300,3 +300,18 @@ func TestOpenRefusesASecondHolder(t *testing.T) {
 		t.Fatal("a second Open of the same directory succeeded")
 	}
 }
+
+func TestPageBytesBoundsARead(t *testing.T) {
+	d, _ := openTest(t, func(o *Options) { o.PageBytes = 20 })
+	appendN(t, d, "alice", "room:1", "bob", 100, 10) // payloads of 9 bytes
+	p, err := d.Read(bg, "alice", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 9 + 9 < 20, the third entry takes the page over the bound.
+	checkSeqs(t, p.Entries, 1, 3)
+	if !p.More || p.Next != 3 {
+		t.Fatalf("More %v Next %d", p.More, p.Next)
+	}
+	checkSeqs(t, readAll(t, d, "alice", 0, 0), 1, 10)
+}

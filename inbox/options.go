@@ -105,6 +105,9 @@ type Options struct {
 	// PageSize is the most entries, conversations or users one read
 	// returns; default 1,000.
 	PageSize int
+	// PageBytes bounds the payload bytes one Read returns (it returns at
+	// least one entry); default 4 MiB.
+	PageBytes int
 
 	// IdempotencyWindow is how long an idempotency key is remembered;
 	// default 10 minutes, at most 7 days.
@@ -169,6 +172,9 @@ func (o Options) withDefaults() Options {
 	if o.PageSize == 0 {
 		o.PageSize = 1000
 	}
+	if o.PageBytes == 0 {
+		o.PageBytes = 4 << 20
+	}
 	if o.IdempotencyWindow == 0 {
 		o.IdempotencyWindow = 10 * time.Minute
 	}
@@ -203,7 +209,7 @@ func (o Options) Validate() error {
 		return errors.New("inbox: max recipients must be 1 to 100,000")
 	case o.MaxAppendBytes < int64(o.MaxPayloadBytes):
 		return errors.New("inbox: max append bytes must be at least max payload bytes")
-	case o.MaxDevices < 1 || o.PageSize < 1 || o.SweepUsers < 1:
+	case o.MaxDevices < 1 || o.PageSize < 1 || o.PageBytes < 1 || o.SweepUsers < 1:
 		return errors.New("inbox: device, page and sweep limits must be positive")
 	case o.IdempotencyWindow < 0 || o.IdempotencyWindow > maxIdemCap:
 		return errors.New("inbox: idempotency window must be 0 to 7 days")

@@ -43,7 +43,8 @@ func (d *DB) Read(ctx context.Context, user string, after uint64, limit int) (Pa
 		}
 		p.Entries = make([]Entry, 0, min(uint64(limit), meta.top-start+1))
 		c := log.Cursor()
-		for k, v := c.Seek(appendSeqKey(nil, start)); k != nil && len(p.Entries) < limit; k, v = c.Next() {
+		bytes := 0
+		for k, v := c.Seek(appendSeqKey(nil, start)); k != nil && len(p.Entries) < limit && bytes < d.o.PageBytes; k, v = c.Next() {
 			seq, ok := parseSeqKey(k)
 			if !ok {
 				return ErrCorrupt
@@ -54,6 +55,7 @@ func (d *DB) Read(ctx context.Context, user string, after uint64, limit int) (Pa
 			}
 			p.Entries = append(p.Entries, e.entry(seq))
 			p.Next = seq
+			bytes += len(e.payload)
 		}
 		p.More = p.Next < meta.top
 		return nil

@@ -3,6 +3,7 @@ package inbox
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -235,7 +236,7 @@ func (d *DB) sweepLoop() {
 		for step := 0; step < 1<<20; step++ {
 			st, err := d.Sweep(ctx)
 			if err != nil {
-				if ctx.Err() == nil {
+				if ctx.Err() == nil && !errors.Is(err, ErrClosed) {
 					d.o.Logger.Warn("inbox: sweep failed", "err", err)
 				}
 				break

@@ -28,9 +28,11 @@ type Store interface {
 
 	// Read returns the user's entries after seq after, oldest first, at
 	// most limit of them (0: the store's page size; more is capped to it),
-	// with the log's state read in the same snapshot. Page.Gap counts the
-	// entries after `after` that retention removed. A user with no log
-	// reads as an empty one.
+	// with the log's state read in the same snapshot. A page may hold
+	// fewer, to bound its bytes, but never none while entries remain:
+	// callers follow More and Next. Page.Gap counts the entries after
+	// `after` that retention removed. A user with no log reads as an
+	// empty one.
 	Read(ctx context.Context, user string, after uint64, limit int) (Page, error)
 	// State returns the user's log state and unread total.
 	State(ctx context.Context, user string) (State, error)
