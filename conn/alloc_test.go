@@ -5,20 +5,7 @@ package conn
 import (
 	"strings"
 	"testing"
-
-	"github.com/comet-im/comet/codec"
-	"github.com/gobwas/ws"
 )
-
-// respondHandler answers every request with a fixed body.
-type respondHandler struct{ c *Conn }
-
-var okBody = []byte("ok\n")
-
-func (h respondHandler) OnRequest(env *Env, _ *codec.Request, _ []byte) {
-	h.c.Respond(env, 200, "text/plain", nil, okBody)
-}
-func (respondHandler) OnMessage(*Env, ws.OpCode, []byte) {}
 
 // TestZeroAllocs holds the hot paths to zero allocations once the loop's
 // buffers have grown. The race detector adds allocations of its own,

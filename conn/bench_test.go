@@ -51,3 +51,60 @@ func BenchmarkFeedPing(b *testing.B) {
 		env.Out = env.Out[:0]
 	}
 }
+
+// BenchmarkFeedChunked feeds a chunked POST with a 4 KiB body one byte per
+// read, as a slow client sends it.
+func BenchmarkFeedChunked(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(chunkHead)
+	for range 64 {
+		sb.WriteString("40\r\n" + strings.Repeat("x", 64) + "\r\n")
+	}
+	sb.WriteString("0\r\n\r\n")
+	in := []byte(sb.String())
+	buf := make([]byte, 0, len(in))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		c, env := &Conn{}, &Env{Out: make([]byte, 0, 4096)}
+		h := respondHandler{c}
+		buf = buf[:0]
+		for i := range in {
+			buf = append(buf, in[i])
+			n := c.Feed(env, h, buf)
+			buf = append(buf[:0], buf[n:]...)
+		}
+		if len(env.Out) == 0 {
+			b.Fatal("no response")
+		}
+	}
+}
+
+// BenchmarkFeedLargeFrame: a 1 MiB binary frame arriving in 1460-byte
+// reads, fed the way the server feeds it (Feed skipped while fewer than
+// Need() bytes are buffered; unconsumed bytes kept and fed again). The
+// copies into buf stand for gnet's inbound ring.
+func BenchmarkFeedLargeFrame(b *testing.B) {
+	msg := frame(true, 0, ws.OpBinary, strings.Repeat("z", 1<<20))
+	buf := make([]byte, 0, len(msg))
+	work := make([]byte, len(msg))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		c, env := wsConn()
+		env.Limits.MaxMessageBytes = 2 << 20
+		copy(work, msg)
+		buf = buf[:0]
+		for off := 0; off < len(work); off += 1460 {
+			buf = append(buf, work[off:min(off+1460, len(work))]...)
+			if need := c.Need(); need > 0 && len(buf) < need {
+				continue
+			}
+			n := c.Feed(env, nopHandler{}, buf)
+			buf = append(buf[:0], buf[n:]...)
+		}
+		if len(buf) != 0 {
+			b.Fatal("frame not consumed")
+		}
+	}
+}

@@ -281,3 +281,13 @@ func rejected(status int, phrase, extra string) string {
 
 // holdsBuffers reports whether c holds a pooled buffer.
 func (c *Conn) holdsBuffers() bool { return c.msg != nil || c.chunk != nil }
+
+// respondHandler answers every request with a fixed body.
+type respondHandler struct{ c *Conn }
+
+var okBody = []byte("ok\n")
+
+func (h respondHandler) OnRequest(env *Env, _ *codec.Request, _ []byte) {
+	h.c.Respond(env, 200, "text/plain", nil, okBody)
+}
+func (respondHandler) OnMessage(*Env, ws.OpCode, []byte) {}

@@ -129,12 +129,28 @@ func (c *Conn) feedPayload(env *Env, h Handler, in []byte) int {
 		if c.msg == nil {
 			c.msg = getMessageBuffer()
 		}
-		c.msg.B = append(c.msg.B, p...)
+		c.msg.B = append(growMessage(c.msg.B, n, c.size+int(c.left)), p...)
 	}
 	if c.left == 0 {
 		c.endFrame(env, h)
 	}
 	return n
+}
+
+// growMessage makes room for n more bytes in b. It doubles the capacity,
+// rather than append's gentler growth for large slices, so that a large
+// message is copied about once on its way in, but never past end, the
+// message's length when the current frame is done: memory stays within
+// twice what the peer has sent, whatever length it announced.
+func growMessage(b []byte, n, end int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	grown := max(2*cap(b), len(b)+n, 512)
+	if end >= len(b)+n {
+		grown = min(grown, end)
+	}
+	return append(make([]byte, 0, grown), b...)
 }
 
 // endFrame closes the streamed data frame: the message waits for its next
