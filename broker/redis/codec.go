@@ -94,14 +94,6 @@ func parseMessage(channel, msg string) (*broker.Publication, error) {
 	return p, nil
 }
 
-// seqOfID parses the seq of a stream entry id "seq-0".
-func seqOfID(id string) (uint64, error) {
-	if i := strings.IndexByte(id, '-'); i >= 0 {
-		id = id[:i]
-	}
-	return strconv.ParseUint(id, 10, 64)
-}
-
 // bytesOf views s as bytes without copying; the bytes must not be
 // written.
 func bytesOf(s string) []byte {

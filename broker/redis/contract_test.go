@@ -15,6 +15,7 @@ func contractConfig(addrs []string, o brokertest.Options) Config {
 }
 
 func TestContract(t *testing.T) {
+	t.Parallel()
 	srv := testredis.Start(t, testredis.Options{})
 	brokertest.Run(t, func(t *testing.T, o brokertest.Options) broker.Broker {
 		b, err := New(contractConfig([]string{srv.Addr()}, o))
@@ -26,24 +27,9 @@ func TestContract(t *testing.T) {
 }
 
 func TestPresenceContract(t *testing.T) {
+	t.Parallel()
 	srv := testredis.Start(t, testredis.Options{})
 	brokertest.RunPresence(t, func(t *testing.T, o brokertest.Options) broker.Presence {
 		return open(t, contractConfig([]string{srv.Addr()}, o))
-	})
-}
-
-func TestClusterContract(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a cluster takes seconds to form")
-	}
-	c := testredis.StartCluster(t, 3)
-	brokertest.Run(t, func(t *testing.T, o brokertest.Options) broker.Broker {
-		cfg := contractConfig(c.Addrs(), o)
-		cfg.Cluster = true
-		b, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
 	})
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/comet-im/comet/broker/brokertest"
-	"github.com/comet-im/comet/internal/testredis"
 )
 
 var prefixes atomic.Int64
@@ -50,12 +49,6 @@ func started(t testing.TB, cfg Config) (*Broker, *brokertest.Recorder) {
 	}
 	t.Cleanup(func() { rec.Check(t) })
 	return b, rec
-}
-
-// startRedis runs a redis-server for one test.
-func startRedis(t testing.TB, opts testredis.Options) *testredis.Server {
-	t.Helper()
-	return testredis.Start(t, opts)
 }
 
 // eventually polls cond until it holds, failing after the deadline. For

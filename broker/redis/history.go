@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/comet-im/comet/broker"
-	"github.com/redis/rueidis"
 )
 
 // History reads channel's state and its publications after opts.After in
@@ -35,8 +34,8 @@ func (b *Broker) readStream(ctx context.Context, channel string, after uint64, l
 	if err != nil {
 		return dst, st, b.fail("history", ctx, err)
 	}
-	if len(arr) != 5 {
-		return dst, st, fmt.Errorf("redis: history: %d results, want 5", len(arr))
+	if len(arr) < 4 || (len(arr)-4)%3 != 0 {
+		return dst, st, fmt.Errorf("redis: history: %d results", len(arr))
 	}
 	var errs [4]error
 	var top, oldest int64
@@ -50,50 +49,26 @@ func (b *Broker) readStream(ctx context.Context, channel string, after uint64, l
 		}
 	}
 	st.Top, st.Oldest = uint64(top), uint64(oldest)
-	entries, err := arr[4].ToArray()
-	if err != nil {
-		return dst, broker.StreamState{}, fmt.Errorf("redis: history: bad entries: %w", err)
+	entries := arr[4:]
+	if len(entries) == 0 {
+		return dst, st, nil
 	}
-	name := channel
-	if len(entries) > 0 {
-		name = string([]byte(channel)) // channel may alias the caller's memory
-	}
-	for i := range entries {
-		p, err := decodeEntry(name, st.Epoch, &entries[i])
-		if err != nil {
+	name := string([]byte(channel)) // channel may alias the caller's memory
+	// One allocation for all the publications.
+	block := make([]broker.Publication, len(entries)/3)
+	for i := range block {
+		p := &block[i]
+		seq, err1 := entries[3*i].AsInt64()
+		ms, err2 := entries[3*i+1].AsInt64()
+		blob, err3 := entries[3*i+2].ToString()
+		if err1 != nil || err2 != nil || err3 != nil || seq <= 0 {
+			return dst, broker.StreamState{}, fmt.Errorf("redis: history: bad entry %d", i)
+		}
+		p.Channel, p.Epoch, p.Seq, p.Time = name, st.Epoch, uint64(seq), ms
+		if err := decodeBlob(blob, p); err != nil {
 			return dst, broker.StreamState{}, err
 		}
 		dst = append(dst, p)
 	}
 	return dst, st, nil
-}
-
-// decodeEntry decodes one stream entry {id, {"t", ms, "d", blob}}.
-func decodeEntry(channel, epoch string, e *rueidis.RedisMessage) (*broker.Publication, error) {
-	parts, err := e.ToArray()
-	if err != nil || len(parts) != 2 {
-		return nil, fmt.Errorf("redis: history: bad entry")
-	}
-	id, err := parts[0].ToString()
-	if err != nil {
-		return nil, fmt.Errorf("redis: history: bad entry id: %w", err)
-	}
-	seq, err := seqOfID(id)
-	if err != nil {
-		return nil, fmt.Errorf("redis: history: bad entry id %q", id)
-	}
-	fv, err := parts[1].ToArray()
-	if err != nil || len(fv) != 4 {
-		return nil, fmt.Errorf("redis: history: bad entry %s fields", id)
-	}
-	ms, err1 := fv[1].AsInt64()
-	blob, err2 := fv[3].ToString()
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("redis: history: bad entry %s fields", id)
-	}
-	p := &broker.Publication{Channel: channel, Epoch: epoch, Seq: seq, Time: ms}
-	if err := decodeBlob(blob, p); err != nil {
-		return nil, err
-	}
-	return p, nil
 }

@@ -32,6 +32,10 @@ type link struct {
 	stopped chan struct{}
 }
 
+// retryMoved is how soon a subscription the node refused (its slot
+// moved) is tried again.
+const retryMoved = 200 * time.Millisecond
+
 // subscribeBatch caps the topics of one SUBSCRIBE (one slot's, in a
 // cluster) and the commands pipelined at once.
 const subscribeBatch = 256
@@ -241,9 +245,19 @@ func (l *link) command(dc rueidis.DedicatedClient, sts []*chanState, subscribe b
 		for i, r := range res {
 			if err := r.Error(); err != nil {
 				if re, ok := rueidis.IsRedisErr(err); ok && l.addr != "" && transient(re) {
-					// The slot lives elsewhere now: a new topology reassigns
-					// these channels.
+					// The slot lives elsewhere now (MOVED), or is moving: a
+					// new slot map reassigns these channels. Until it does,
+					// try again here now and then, in case the map we read
+					// lags behind the node that refused.
 					l.b.links.refresh()
+					if subscribe {
+						l.mu.Lock()
+						for _, st := range groups[i] {
+							l.dirty[st.name] = struct{}{}
+						}
+						l.mu.Unlock()
+						time.AfterFunc(retryMoved, l.signal)
+					}
 					continue
 				}
 				return err
@@ -251,24 +265,23 @@ func (l *link) command(dc rueidis.DedicatedClient, sts []*chanState, subscribe b
 			if !subscribe {
 				continue
 			}
+			withdrawn := false
 			l.mu.Lock()
 			for _, st := range groups[i] {
 				l.active[st.name] = st
 				if l.want[st.name] != st {
 					// Withdrawn while we subscribed: put right next round.
 					l.dirty[st.name] = struct{}{}
+					withdrawn = true
 				}
 			}
 			l.mu.Unlock()
+			if withdrawn {
+				l.signal()
+			}
 			for _, st := range groups[i] {
 				st.d.post(event{kind: evActive, st: st})
 			}
-		}
-		l.mu.Lock()
-		pending := len(l.dirty) > 0
-		l.mu.Unlock()
-		if pending {
-			l.signal()
 		}
 	}
 	return nil

@@ -2,10 +2,12 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/comet-im/comet/broker"
+	"github.com/redis/rueidis"
 )
 
 // Publish runs the publish script: it creates the channel's epoch if it
@@ -45,10 +47,15 @@ func (b *Broker) Publish(ctx context.Context, channel string, data []byte, opts 
 
 	ctx, cancel := b.withTimeout(ctx)
 	defer cancel()
-	res := publishScript.Exec(ctx, b.client,
-		[]string{k.meta, k.stream, idemKey},
-		[]string{b.nowArg(), newEpoch(), stringOf(blob), size, ttl, b.argMetaTTL, window, k.topic, b.pubCmd, ephemeral})
-	arr, err := res.ToArray()
+	keys := []string{k.meta, k.stream, idemKey}
+	args := []string{b.nowArg(), newEpoch(), stringOf(blob), size, ttl, b.argMetaTTL, window, k.topic, b.pubCmd, ephemeral}
+	arr, err := publishScript.Exec(ctx, b.client, keys, args).ToArray()
+	if err != nil && k.idem != "" && retryable(ctx, err) {
+		// A connection that died under the call (Redis restarted) may or
+		// may not have carried it; with an idempotency key, asking again
+		// is safe, and the answer is the first position if it had.
+		arr, err = publishScript.Exec(ctx, b.client, keys, args).ToArray()
+	}
 	if err != nil {
 		return broker.Position{}, b.fail("publish", ctx, err)
 	}
@@ -64,4 +71,14 @@ func (b *Broker) Publish(ctx context.Context, channel string, data []byte, opts 
 		return broker.Position{}, nil
 	}
 	return broker.Position{Epoch: epoch, Seq: uint64(seq)}, nil
+}
+
+// retryable reports a failure of the connection rather than of Redis or
+// of the deadline.
+func retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, rueidis.ErrClosing) {
+		return false
+	}
+	_, isRedis := rueidis.IsRedisErr(err)
+	return !isRedis
 }

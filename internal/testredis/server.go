@@ -154,6 +154,8 @@ func (s *Server) config(port int) string {
 	line("logfile %q", "redis.log")
 	line("daemonize no")
 	line(`save ""`)
+	// A replica's first sync would otherwise wait 5 s for more replicas.
+	line("repl-diskless-sync-delay 0")
 	if s.opts.AppendFsync != "" {
 		line("appendonly yes")
 		line("appendfsync %s", s.opts.AppendFsync)

@@ -8,11 +8,12 @@
 -- ARGV[4] expected epoch, or '' for any: when the stream's epoch differs,
 --         its publications are returned from the start (recovery after
 --         the stream expired and began again)
--- Returns {epoch, top, oldest, created, entries}; epoch '' when the
--- channel has no stream. Entries are XRANGE's: {id, {'t', ms, 'd', blob}}.
+-- Returns {epoch, top, oldest, created, seq, ms, blob, seq, ms, blob, ...};
+-- epoch '' when the channel has no stream. Flat, with numbers as numbers:
+-- the client decodes it with no nested arrays and no number strings.
 local m = redis.call('HMGET', KEYS[1], 'e', 's', 'c', 'l')
 if not m[1] then
-  return {'', 0, 0, 0, {}}
+  return {'', 0, 0, 0}
 end
 local now = tonumber(ARGV[1])
 if not now then
@@ -56,11 +57,19 @@ if ARGV[4] ~= '' and ARGV[4] ~= m[1] then
   after = 0
 end
 local limit = tonumber(ARGV[3])
-local entries = {}
+local out = {m[1], top, oldest, tonumber(m[3] or '0')}
 if limit > 0 and oldest > 0 then
   local from = math.max(after + 1, oldest)
   if from <= top then
-    entries = redis.call('XRANGE', KEYS[2], from .. '-0', '+', 'COUNT', limit)
+    local entries = redis.call('XRANGE', KEYS[2], from .. '-0', '+', 'COUNT', limit)
+    local n = 4
+    for _, e in ipairs(entries) do
+      -- ids are always "seq-0"
+      out[n + 1] = tonumber(string.sub(e[1], 1, -3))
+      out[n + 2] = tonumber(e[2][2])
+      out[n + 3] = e[2][4]
+      n = n + 3
+    end
   end
 end
-return {m[1], top, oldest, tonumber(m[3] or '0'), entries}
+return out
