@@ -190,8 +190,10 @@ func (d *dispatcher) readDone(st *chanState, r *readResult) {
 		d.read(st)
 		return
 	}
-	// Caught up with the stream as it was after the subscription became
-	// active; what was held arrived since, in order.
+	// Caught up with the stream as history had it after the subscription
+	// became active; what was held arrived since, in order. A jump from
+	// the last seq read to the first held is what history no longer
+	// holds: it is passed on, not read again (it is not there to read).
 	held := st.buf
 	st.buf = nil
 	st.mode = modeLive
@@ -201,7 +203,16 @@ func (d *dispatcher) readDone(st *chanState, r *readResult) {
 	}
 	for i, p := range held {
 		held[i] = nil
-		d.live(st, p)
+		if p.Seq != 0 {
+			if p.Epoch == st.epoch && p.Seq <= st.seq {
+				continue
+			}
+			if p.Epoch != st.epoch {
+				st.epoch = strings.Clone(p.Epoch)
+			}
+			p.Epoch, st.seq = st.epoch, p.Seq
+		}
+		d.deliver(p)
 	}
 }
 

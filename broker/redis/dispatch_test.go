@@ -290,3 +290,20 @@ func TestMachineDeadChannel(t *testing.T) {
 	m.noRequest()
 	m.delivered()
 }
+
+// What history no longer holds (here: a channel without history) shows
+// as a jump, once: it is not read again and again.
+func TestMachineJumpWhenHistoryHasNothing(t *testing.T) {
+	t.Parallel()
+	m := newMachine(t)
+	m.makeLive(5)
+	m.active()
+	req := m.request()
+	m.live(pub("E", 8))
+	m.live(pub("E", 9))
+	m.answer(req, "E", 8) // top 8, nothing kept
+	m.noRequest()
+	m.delivered(8, 9)
+	m.live(pub("E", 10))
+	m.delivered(8, 9, 10)
+}

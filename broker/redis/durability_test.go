@@ -262,3 +262,27 @@ func TestWrongPassword(t *testing.T) {
 		t.Fatal("New with a wrong password succeeded")
 	}
 }
+
+// Over TLS: commands and the pub/sub connection both.
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	srv := testredis.Start(t, testredis.Options{TLS: true})
+	cfg := testConfig(srv.Addr())
+	cfg.TLS = srv.TLSConfig()
+	b, rec := started(t, cfg)
+	if err := b.Subscribe(context.Background(), "ch"); err != nil {
+		t.Fatal(err)
+	}
+	pos, err := b.Publish(context.Background(), "ch", []byte(`1`), broker.PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Wait(t, "ch", 1); got[0].Seq != pos.Seq {
+		t.Fatalf("delivered seq %d, want %d", got[0].Seq, pos.Seq)
+	}
+	plain := testConfig(srv.Addr())
+	if b, err := New(plain); err == nil {
+		b.Close(context.Background())
+		t.Fatal("a plain connection to a TLS-only server succeeded")
+	}
+}

@@ -203,3 +203,31 @@ func TestSubscribeWhileDown(t *testing.T) {
 		t.Fatalf("delivered seq %d, want %d", got[0].Seq, pos.Seq)
 	}
 }
+
+// A channel without history loses what its link missed: after the
+// reconnect the next publication arrives as a jump, and the engine does
+// not keep reading a history that has nothing.
+func TestLinkCutWithoutHistory(t *testing.T) {
+	t.Parallel()
+	srv := testredis.Start(t, testredis.Options{})
+	cfg := testConfig(srv.Addr())
+	sub, rec := started(t, cfg)
+	pub := open(t, cfg)
+	if err := sub.Subscribe(context.Background(), "ch"); err != nil {
+		t.Fatal(err)
+	}
+	none := broker.PublishOptions{HistorySize: -1}
+	pub.Publish(context.Background(), "ch", []byte(`1`), none)
+	rec.Wait(t, "ch", 1)
+	killPubSub(t, srv)
+	pub.Publish(context.Background(), "ch", []byte(`2`), none)
+	eventually(t, "reconnect", func() bool { st := sub.Stats(); return st.Reconnects > 0 && st.LinksUp == 1 })
+	last, _ := pub.Publish(context.Background(), "ch", []byte(`3`), none)
+	eventually(t, "delivery after the reconnect", func() bool {
+		got := rec.Got("ch")
+		return got[len(got)-1].Seq == last.Seq
+	})
+	if n := sub.Stats().Recoveries; n > 10 {
+		t.Fatalf("%d history reads for one lost link", n)
+	}
+}

@@ -131,9 +131,14 @@ func (b *Broker) Close(ctx context.Context) error {
 	}
 	close(b.done)
 	b.closeMu.Unlock()
-	b.links.stop()
 	waited := make(chan struct{})
-	go func() { b.wg.Wait(); close(waited) }()
+	go func() {
+		// A link in the middle of a command to a hung server takes up to
+		// the call timeout to notice; ctx bounds the wait for it.
+		b.links.stop()
+		b.wg.Wait()
+		close(waited)
+	}()
 	var err error
 	select {
 	case <-waited:

@@ -2,6 +2,7 @@ package testredis
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -25,8 +26,15 @@ const maxReply = 64 << 20
 // arrays, nil for a null reply, and an Error for an error reply. A new
 // connection per command keeps the helper free of state; tests call it
 // for control commands, not in hot loops.
-func do(addr, password string, timeout time.Duration, args ...string) (any, error) {
-	c, err := net.DialTimeout("tcp", addr, timeout)
+func do(addr, password string, tlsConf *tls.Config, timeout time.Duration, args ...string) (any, error) {
+	d := &net.Dialer{Timeout: timeout}
+	var c net.Conn
+	var err error
+	if tlsConf != nil {
+		c, err = tls.DialWithDialer(d, "tcp", addr, tlsConf)
+	} else {
+		c, err = d.Dial("tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package testredis
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -27,6 +28,9 @@ type Options struct {
 	// ReplicaOf makes the server a replica of the server at this address
 	// ("127.0.0.1:port"); Start returns once the replication link is up.
 	ReplicaOf string
+	// TLS serves TLS only (no plain port), with a self-signed
+	// certificate for 127.0.0.1 that Server.TLSConfig trusts.
+	TLS bool
 	// Config holds extra redis.conf lines, for example
 	// "maxmemory 100mb".
 	Config []string
@@ -48,6 +52,7 @@ type Server struct {
 	bin  string
 	opts Options
 	dir  string
+	tls  *tls.Config // client side, with Options.TLS
 
 	mu     sync.Mutex
 	port   int
@@ -83,6 +88,12 @@ func newServer(t testing.TB, opts Options, dir string) *Server {
 		t.Fatalf("testredis: AppendFsync %q: want \"always\" or \"everysec\"", opts.AppendFsync)
 	}
 	s := &Server{t: t, bin: binary(t), opts: opts, dir: dir}
+	if opts.TLS {
+		var err error
+		if s.tls, err = makeCert(dir); err != nil {
+			t.Fatalf("testredis: certificate: %v", err)
+		}
+	}
 	t.Cleanup(s.Kill)
 	return s
 }
@@ -148,7 +159,16 @@ func freePort(cluster bool) (int, error) {
 func (s *Server) config(port int) string {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	line("port %d", port)
+	if s.opts.TLS {
+		line("port 0")
+		line("tls-port %d", port)
+		line("tls-cert-file tls.crt")
+		line("tls-key-file tls.key")
+		line("tls-ca-cert-file tls.crt")
+		line("tls-auth-clients no")
+	} else {
+		line("port %d", port)
+	}
 	line("bind 127.0.0.1")
 	line("dir %q", s.dir)
 	line("logfile %q", "redis.log")
@@ -216,7 +236,7 @@ func (s *Server) launch(port int) error {
 			return fmt.Errorf("testredis: redis-server on %s exited before ready: %s\n%s", addr, cmd.ProcessState, tail)
 		default:
 		}
-		v, err := do(addr, s.opts.Password, time.Second, "PING")
+		v, err := do(addr, s.opts.Password, s.tls, time.Second, "PING")
 		if err == nil && v == "PONG" {
 			return nil
 		}
@@ -281,6 +301,15 @@ func (s *Server) Port() int {
 	return s.port
 }
 
+// TLSConfig is a client configuration that trusts the server's
+// certificate; nil unless Options.TLS. Each call returns a copy.
+func (s *Server) TLSConfig() *tls.Config {
+	if s.tls == nil {
+		return nil
+	}
+	return s.tls.Clone()
+}
+
 // Dir is the server's data directory (its redis.conf, redis.log, and
 // append-only files).
 func (s *Server) Dir() string { return s.dir }
@@ -304,7 +333,7 @@ func (s *Server) Pid() int {
 // server's password) and returns its reply: string, int64, []any or nil;
 // an error reply is returned as an Error.
 func (s *Server) Do(args ...string) (any, error) {
-	return do(s.Addr(), s.opts.Password, 5*time.Second, args...)
+	return do(s.Addr(), s.opts.Password, s.tls, 5*time.Second, args...)
 }
 
 // Info returns INFO section's text.

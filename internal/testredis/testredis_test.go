@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStartDoStop(t *testing.T) {
@@ -62,7 +63,7 @@ func TestRestartKeepsAOF(t *testing.T) {
 func TestPasswordAndReplica(t *testing.T) {
 	m := Start(t, Options{Password: "sekrit"})
 	r := Start(t, Options{Password: "sekrit", ReplicaOf: m.Addr()})
-	if _, err := do(m.Addr(), "", ReadyTimeout, "GET", "k"); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+	if _, err := do(m.Addr(), "", nil, ReadyTimeout, "GET", "k"); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
 		t.Fatalf("no password: err = %v, want NOAUTH", err)
 	}
 	if _, err := m.Do("SET", "k", "v"); err != nil {
@@ -101,5 +102,19 @@ func TestCluster(t *testing.T) {
 	}
 	if served != 1 {
 		t.Fatalf("key served by %d nodes, want 1", served)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	s := Start(t, Options{TLS: true})
+	if v, err := s.Do("PING"); err != nil || v != "PONG" {
+		t.Fatalf("PING over TLS = %v, %v", v, err)
+	}
+	if _, err := do(s.Addr(), "", nil, time.Second, "PING"); err == nil {
+		t.Fatal("plain PING to a TLS-only server answered")
+	}
+	s.Restart()
+	if v, err := s.Do("PING"); err != nil || v != "PONG" {
+		t.Fatalf("PING over TLS after restart = %v, %v", v, err)
 	}
 }
