@@ -41,21 +41,31 @@ func (d *DB) Read(ctx context.Context, user string, after uint64, limit int) (Pa
 		if log == nil || start > meta.top {
 			return nil
 		}
-		p.Entries = make([]Entry, 0, min(uint64(limit), meta.top-start+1))
+		// Collect the values first (they alias the memory map, valid until
+		// the transaction ends), then copy the page out in two
+		// allocations; decoding twice is cheaper than keeping views.
+		raw := make([][]byte, 0, min(uint64(limit), meta.top-start+1))
+		var arena pageArena
 		c := log.Cursor()
-		bytes := 0
-		for k, v := c.Seek(appendSeqKey(nil, start)); k != nil && len(p.Entries) < limit && bytes < d.o.PageBytes; k, v = c.Next() {
-			seq, ok := parseSeqKey(k)
-			if !ok {
+		for k, v := c.Seek(appendSeqKey(nil, start)); k != nil && len(raw) < limit && arena.payloadBytes < d.o.PageBytes; k, v = c.Next() {
+			if seq, ok := parseSeqKey(k); !ok || seq != start+uint64(len(raw)) {
 				return ErrCorrupt
 			}
 			e, err := decodeEntry(v)
 			if err != nil {
 				return err
 			}
-			p.Entries = append(p.Entries, e.entry(seq))
-			p.Next = seq
-			bytes += len(e.payload)
+			raw = append(raw, v)
+			arena.reserve(&e)
+		}
+		arena.alloc()
+		p.Entries = make([]Entry, len(raw))
+		for i, v := range raw {
+			e, _ := decodeEntry(v)
+			p.Entries[i] = arena.entry(&e, start+uint64(i))
+		}
+		if len(raw) > 0 {
+			p.Next = start + uint64(len(raw)) - 1
 		}
 		p.More = p.Next < meta.top
 		return nil

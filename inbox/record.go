@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"encoding/binary"
+	"strings"
 	"time"
 )
 
@@ -110,19 +111,52 @@ func decodeEntry(b []byte) (entryView, error) {
 // entry copies the view out of the transaction's memory: one string for
 // the ids, which the Entry's strings slice, and one slice for the payload.
 func (e *entryView) entry(seq uint64) Entry {
-	ids := string(e.ids)
-	at := 1
-	next := func(f []byte) string {
-		s := ids[at : at+len(f)]
-		at += len(f) + 1
-		return s
-	}
+	var a pageArena
+	a.reserve(e)
+	a.alloc()
+	return a.entry(e, seq)
+}
+
+// pageArena copies a page of entries out of a read transaction in two
+// allocations: one string holding every entry's ids, which the entries'
+// strings slice, and one array holding every payload, which their
+// Payloads slice with their capacity capped, so that appending to one
+// never writes over the next.
+type pageArena struct {
+	idBytes, payloadBytes int
+	ids                   strings.Builder
+	payloads              []byte
+}
+
+// reserve counts e's bytes; call it for every entry before alloc.
+func (a *pageArena) reserve(e *entryView) {
+	a.idBytes += len(e.conv) + len(e.from) + len(e.fromDevice) + len(e.key)
+	a.payloadBytes += len(e.payload)
+}
+
+func (a *pageArena) alloc() {
+	a.ids.Grow(a.idBytes)
+	a.payloads = make([]byte, 0, a.payloadBytes)
+}
+
+// entry copies e into the arena. The ids are appended to the builder,
+// whose string is final only once every entry is in: entry returns
+// offsets, and finish turns them into strings.
+func (a *pageArena) entry(e *entryView, seq uint64) Entry {
 	out := Entry{Seq: seq, Time: time.Unix(0, e.time)}
-	out.Conversation = next(e.conv)
-	out.From = next(e.from)
-	out.FromDevice = next(e.fromDevice)
-	out.Key = next(e.key)
-	out.Payload = append([]byte(nil), e.payload...)
+	for _, f := range [...]struct {
+		dst *string
+		src []byte
+	}{{&out.Conversation, e.conv}, {&out.From, e.from}, {&out.FromDevice, e.fromDevice}, {&out.Key, e.key}} {
+		a.ids.Write(f.src)
+		// The builder does not reallocate (Grow reserved it all), so the
+		// string so far is a prefix of the final one.
+		s := a.ids.String()
+		*f.dst = s[len(s)-len(f.src):]
+	}
+	start := len(a.payloads)
+	a.payloads = append(a.payloads, e.payload...)
+	out.Payload = a.payloads[start:len(a.payloads):len(a.payloads)]
 	return out
 }
 

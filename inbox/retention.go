@@ -109,6 +109,9 @@ func (d *DB) Sweep(ctx context.Context) (SweepStats, error) {
 	defer d.sweepMu.Unlock()
 	var st SweepStats
 	var next string
+	// The step reads its start from a copy: a step whose caller gave up
+	// waiting may still run while the next Sweep call is under way.
+	after := d.sweepAfter
 	err := d.write(ctx, 0, func(tx *bolt.Tx) error {
 		st, next = SweepStats{}, ""
 		now := d.o.Now().UnixNano()
@@ -116,7 +119,7 @@ func (d *DB) Sweep(ctx context.Context) (SweepStats, error) {
 		if st.Expired, err = d.expireIdem(tx, now, maxSweepDrops); err != nil {
 			return err
 		}
-		st.Users, st.Dropped, next, err = d.sweepUsers(tx, now, d.sweepAfter, maxSweepDrops)
+		st.Users, st.Dropped, next, err = d.sweepUsers(tx, now, after, maxSweepDrops)
 		st.Wrapped = next == ""
 		return err
 	})
