@@ -2,8 +2,10 @@ package inbox
 
 import (
 	"context"
+	"errors"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // pageLimit returns the number of items a read returns for limit.
@@ -136,7 +138,7 @@ func (d *DB) DeleteUser(ctx context.Context, user string) error {
 	}
 	return d.write(ctx, 0, func(tx *bolt.Tx) error {
 		err := tx.Bucket(usersBucket).DeleteBucket([]byte(user))
-		if err == bolt.ErrBucketNotFound {
+		if errors.Is(err, berrors.ErrBucketNotFound) {
 			return nil
 		}
 		return err
