@@ -22,7 +22,6 @@ var utf8Seeds = []string{
 // (cycled) and reports Write's last result and Valid, checking that Write
 // never turns true again after a false.
 func validInPieces(t *testing.T, s []byte, sizes []int) (ok, valid bool) {
-	t.Helper()
 	var v UTF8Validator
 	ok = true
 	for i, k := 0, 0; i < len(s); k++ {
@@ -44,17 +43,18 @@ func validInPieces(t *testing.T, s []byte, sizes []int) (ok, valid bool) {
 // of one and two bytes and on every three-byte sequence that two bytes do
 // not decide, whole and one byte at a time; plus the seeds' edges.
 func TestUTF8ValidatorExhaustive(t *testing.T) {
+	pieces := [][]int{nil, {1}}
 	check := func(s []byte) {
-		want := utf8.Valid(s)
-		for _, sizes := range [][]int{nil, {1}} {
+		want, prefix := utf8.Valid(s), validPrefix(s)
+		for _, sizes := range pieces {
 			ok, valid := validInPieces(t, s, sizes)
 			if valid != want {
 				t.Fatalf("%q pieces %v: Valid() = %v, utf8.Valid = %v", s, sizes, valid, want)
 			}
 			// Write fails exactly when no continuation can make s valid:
 			// not too early (a split code point), not too late.
-			if ok != validPrefix(s) {
-				t.Fatalf("%q pieces %v: Write = %v, valid prefix = %v", s, sizes, ok, !ok)
+			if ok != prefix {
+				t.Fatalf("%q pieces %v: Write = %v, valid prefix = %v", s, sizes, ok, prefix)
 			}
 		}
 	}
