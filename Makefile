@@ -14,7 +14,7 @@ build:
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/ ./cmd/...
 
 run: build
-	./bin/comet -addr 127.0.0.1:8080
+	./bin/comet -insecure-api
 
 test-deps:
 	./scripts/test-deps.sh

@@ -5,12 +5,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/comet-im/comet/broker/memory"
 	"github.com/comet-im/comet/server"
 )
 
 func startComet(t *testing.T) Target {
 	t.Helper()
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", APIKey: "k", Loops: 2})
+	engine, err := memory.New(memory.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", APIKey: "k", Loops: 2, Broker: engine, MaxConnsPerIP: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -216,7 +216,9 @@ type TargetOptions struct {
 func CometTarget(o TargetOptions) *Process {
 	return &Process{Label: "comet", Proto: ProtoComet, Key: o.APIKey, CPUs: o.CPUs, HTTPTransports: true,
 		Args: func(port int, _ string) []string {
-			a := []string{o.CometBin, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-api-key", o.APIKey}
+			// Every load client shares one loopback address: no per-address cap.
+			a := []string{o.CometBin, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-api-key", o.APIKey,
+				"-max-conns-per-ip", "-1"}
 			if o.Workers > 0 {
 				a = append(a, "-loops", itoa(o.Workers))
 			}

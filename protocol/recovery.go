@@ -14,8 +14,11 @@ import (
 // Empty epochs. A channel that has no stream yet (never published to, or
 // expired) has no epoch, but a client subscribed to it still needs a
 // position to come back with. It gets ".T", T the time it was told, in
-// base-36 Unix milliseconds; real epochs never start with '.'. Coming
-// back with (".T", 0) means "I have seen nothing of this channel since T".
+// base-36 Unix milliseconds; real epochs never start with '.'. (".T", N)
+// names "seq N of the stream that began after T": the client saw nothing
+// before T, then N messages of the stream created next. Subscribers are
+// told the real epoch when that stream begins (an "epoch" event), so an
+// empty epoch only has to stand in for a short while.
 const emptyEpochMark = '.'
 
 // AppendEmptyEpoch appends the epoch of a channel that had no stream at
@@ -61,8 +64,8 @@ type Recovery struct {
 //
 // The rule:
 //   - An empty since.Epoch trusts since.Seq as a seq of the current epoch.
-//   - An empty epoch (".T", seq 0) matches a stream that still does not
-//     exist, or one created less than ttl/2 after T: no earlier stream
+//   - An empty epoch ".T" matches a stream that still does not exist (with
+//     seq 0), or one created less than ttl/2 after T: no earlier stream
 //     could have been created, published to and expired in between, so
 //     everything since T is this stream, from seq 1. (Half of ttl leaves
 //     room for clock skew between nodes.)
@@ -77,7 +80,11 @@ type Recovery struct {
 func Recover(since broker.Position, st broker.StreamState, ttl int64) Recovery {
 	same := since.Epoch == "" || since.Epoch == st.Epoch
 	if t, ok := emptyEpochTime(since.Epoch); ok {
-		same = since.Seq == 0 && (st.Epoch == "" || st.Created < t+ttl/2)
+		if st.Epoch == "" {
+			same = since.Seq == 0
+		} else {
+			same = st.Created < t+ttl/2
+		}
 	}
 	if !same || since.Seq > st.Top {
 		r := Recovery{Reread: since.Seq != 0}
@@ -109,6 +116,7 @@ type Live uint8
 // Outcomes of LiveStep.
 const (
 	LiveDeliver Live = iota // the next publication: deliver it
+	LiveAdopt               // the first of a new stream: tell the epoch, then deliver it
 	LiveSkip                // already delivered (or replayed): skip it
 	LiveGap                 // publications are missing before it: recover
 )
@@ -117,7 +125,10 @@ const (
 // (epoch, seq). A subscription on an empty epoch takes the first
 // publication of a new stream as its next one.
 func LiveStep(epoch string, seq uint64, p *broker.Publication) Live {
-	if p.Epoch == epoch || (seq == 0 && IsEmptyEpoch(epoch)) {
+	if p.Epoch != epoch && seq == 0 && p.Seq == 1 && IsEmptyEpoch(epoch) {
+		return LiveAdopt
+	}
+	if p.Epoch == epoch {
 		switch {
 		case p.Seq <= seq:
 			return LiveSkip
@@ -126,6 +137,16 @@ func LiveStep(epoch string, seq uint64, p *broker.Publication) Live {
 		}
 	}
 	return LiveGap
+}
+
+// AppendEpochEvent appends {"op":"epoch","ch":…,"epoch":…}: a channel's
+// stream began, and seqs from here on belong to epoch.
+func AppendEpochEvent(dst []byte, channel, epoch string) []byte {
+	dst = append(dst, `{"op":"epoch","ch":"`...)
+	dst = append(dst, channel...)
+	dst = append(dst, `","epoch":"`...)
+	dst = append(dst, epoch...)
+	return append(dst, `"}`...)
 }
 
 // StreamEpoch returns the epoch a position on st carries: the stream's,

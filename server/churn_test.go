@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,7 +45,7 @@ func TestChurnKeepsStableSubscribersWhole(t *testing.T) {
 			var m struct{ Seq uint64 }
 			for want := uint64(1); want <= msgs; want++ {
 				_ = c.SetReadDeadline(time.Now().Add(readTimeout))
-				p, err := wsutil.ReadServerText(c)
+				p, err := readServerMsg(c)
 				if err == nil {
 					err = json.Unmarshal(p, &m)
 				}
@@ -60,6 +61,7 @@ func TestChurnKeepsStableSubscribersWhole(t *testing.T) {
 	}
 	stop := make(chan struct{})
 	churned := make(chan int)
+	var opened atomic.Int64 // churning connections so far: publishing waits for them
 	go func() { // open and close subscribers, some mid-subscribe, until told to stop
 		rng := rand.New(rand.NewSource(1))
 		n := 0
@@ -81,6 +83,7 @@ func TestChurnKeepsStableSubscribersWhole(t *testing.T) {
 			_ = wsutil.WriteClientText(c, []byte(`{"op":"sub","ch":"churn"}`))
 			open = append(open, c)
 			n++
+			opened.Add(1)
 			for len(open) > 0 && rng.Intn(3) > 0 {
 				k := rng.Intn(len(open))
 				open[k].Close()
@@ -88,10 +91,13 @@ func TestChurnKeepsStableSubscribersWhole(t *testing.T) {
 			}
 		}
 	}()
+	// Publishing waits for the churn to keep pace (one connection per ten
+	// messages), so the churn spans the whole stream however loaded the
+	// machine is.
 	for i := 1; i <= msgs; i++ {
 		mustPublish(t, srv, "churn", i)
 		if i%10 == 0 {
-			time.Sleep(5 * time.Millisecond) // spread publishing over the churn
+			waitUntil(t, "the churn to keep pace", func() bool { return opened.Load() >= int64(i/10) })
 		}
 	}
 	wg.Wait()
@@ -113,14 +119,9 @@ func TestChurnKeepsStableSubscribersWhole(t *testing.T) {
 func TestSubscriptionIndexInvariants(t *testing.T) {
 	l, _ := newBenchLoop(t, 0, kindNative)
 	rng := rand.New(rand.NewSource(2))
-	var chans []*channel
+	var chans []string
 	for i := 0; i < 5; i++ {
-		ch, err := l.srv.channels.lockChannel([]byte(fmt.Sprintf("inv%d", i)), 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ch.mu.Unlock()
-		chans = append(chans, ch)
+		chans = append(chans, fmt.Sprintf("inv%d", i))
 	}
 	sessions := make([]*session, 30)
 	for i := range sessions {
@@ -133,13 +134,13 @@ func TestSubscriptionIndexInvariants(t *testing.T) {
 		} else {
 			ch := chans[rng.Intn(len(chans))]
 			if s.subIndex(ch) < 0 {
-				l.subscribe(s, ch, 0)
+				l.subscribe(s, ch)
 			}
 		}
 		for _, lc := range l.hub {
 			for pos, e := range lc.subs {
 				if ss := e.s.subs[e.ref]; ss.lc != lc || int(ss.pos) != pos {
-					t.Fatalf("step %d: entry %d of %s points back to %+v", step, pos, lc.ch.name, ss)
+					t.Fatalf("step %d: entry %d of %s points back to %+v", step, pos, lc.name, ss)
 				}
 			}
 		}

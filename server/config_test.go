@@ -7,8 +7,11 @@ import (
 )
 
 func TestConfigValidate(t *testing.T) {
-	if err := (Config{}).Validate(); err != nil {
-		t.Fatalf("the zero Config must be valid: %v", err)
+	if err := (Config{}).Validate(); err == nil || !strings.Contains(err.Error(), "broker is required") {
+		t.Fatalf("a Config without a broker must be refused, got %v", err)
+	}
+	if err := (Config{Broker: newMemoryEngine(t, Config{})}).Validate(); err != nil {
+		t.Fatalf("a Config with only a broker must be valid: %v", err)
 	}
 	for _, tc := range []struct {
 		cfg  Config
@@ -23,6 +26,7 @@ func TestConfigValidate(t *testing.T) {
 		{Config{PingInterval: -time.Second}, "ping interval"},
 		{Config{Tick: 2 * time.Second}, "tick"},
 	} {
+		tc.cfg.Broker = newMemoryEngine(t, Config{})
 		err := tc.cfg.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want one about %q", tc.cfg, err, tc.want)

@@ -38,7 +38,7 @@ func TestFanOutThousandByThousand(t *testing.T) {
 	// Wait for every subscribe reply before publishing.
 	for i, c := range conns {
 		_ = c.SetReadDeadline(time.Now().Add(readTimeout))
-		if p, err := wsutil.ReadServerText(c); err != nil || !json.Valid(p) {
+		if p, err := readServerMsg(c); err != nil || !json.Valid(p) {
 			t.Fatalf("sub reply %d: %q %v", i, p, err)
 		}
 	}
@@ -54,7 +54,7 @@ func TestFanOutThousandByThousand(t *testing.T) {
 			}
 			for want := uint64(1); want <= msgs; want++ {
 				_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-				p, err := wsutil.ReadServerText(c)
+				p, err := readServerMsg(c)
 				if err != nil {
 					errs <- fmt.Errorf("after seq %d: %v", want-1, err)
 					return
@@ -83,10 +83,15 @@ func TestRecoveryWithSince(t *testing.T) {
 	srv := startServer(t, Config{HistorySize: 5})
 	a := dialWS(t, srv.Addr())
 	r := a.subscribe("chat")
-	epoch := r["epoch"].(string)
+	empty := r["epoch"].(string) // the channel has no stream yet
 	for i := 1; i <= 3; i++ {
 		mustPublish(t, srv, "chat", i)
 		a.expect(map[string]any{"op": "msg", "seq": i})
+	}
+	// The stream's epoch came with its first message.
+	epoch := a.epochs["chat"]
+	if !strings.HasPrefix(empty, ".") || epoch == "" || epoch == empty {
+		t.Fatalf("sub reply epoch %q, then epoch event %q: want an empty epoch, then the stream's", empty, epoch)
 	}
 	a.c.Close()
 	for i := 4; i <= 6; i++ {
@@ -115,6 +120,13 @@ func TestRecoveryWithSince(t *testing.T) {
 	d := dialWS(t, srv.Addr())
 	d.send(`{"op":"sub","ch":"chat","since":7,"epoch":"other","id":"e"}`)
 	d.expect(map[string]any{"op": "sub", "recovered": false})
+
+	// A client that kept the empty epoch of its first sub reply (it missed
+	// the epoch event) still recovers: the stream began right after.
+	f := dialWS(t, srv.Addr())
+	f.send(`{"op":"sub","ch":"chat","since":6,"epoch":"` + empty + `","id":"f"}`)
+	f.expect(map[string]any{"op": "sub", "seq": 7, "recovered": true, "epoch": epoch})
+	f.expect(map[string]any{"op": "msg", "seq": 7})
 
 	// Up to date: nothing to replay, recovered.
 	e := dialWS(t, srv.Addr())
@@ -158,7 +170,7 @@ func TestSlowConsumerIsCutOff(t *testing.T) {
 	go func() {
 		for i := 1; i <= n; i++ {
 			_ = fast.c.SetReadDeadline(time.Now().Add(readTimeout))
-			_, p, err := fast.c.ReadMessage()
+			p, err := fast.readMsg()
 			if err == nil && !strings.Contains(string(p), fmt.Sprintf(`"seq":%d,`, i)) {
 				err = fmt.Errorf("fast client got %.60s, want seq %d", p, i)
 			}

@@ -6,20 +6,29 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/comet-im/comet/broker"
+	"github.com/comet-im/comet/broker/memory"
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 	"github.com/panjf2000/gnet/v2"
 )
 
 // countingConn stands in for a gnet connection in delivery benchmarks: it
-// counts the bytes "written" and has nothing queued. Every other gnet.Conn
-// method panics, which proves the delivery path calls only these.
+// counts the bytes "written", keeps the start of the last write, and has
+// nothing queued. Every other gnet.Conn method panics, which proves the
+// delivery path calls only these.
 type countingConn struct {
 	gnet.Conn
 	bytes int
+	last  [64]byte
+	lastN int
 }
 
-func (c *countingConn) Write(p []byte) (int, error) { c.bytes += len(p); return len(p), nil }
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.bytes += len(p)
+	c.lastN = copy(c.last[:], p)
+	return len(p), nil
+}
 func (c *countingConn) Writev(bs [][]byte) (int, error) {
 	n := 0
 	for _, b := range bs {
@@ -29,31 +38,33 @@ func (c *countingConn) Writev(bs [][]byte) (int, error) {
 	return n, nil
 }
 func (c *countingConn) OutboundBuffered() int { return 0 }
+func (c *countingConn) InboundBuffered() int  { return 0 }
 
 // newBenchLoop builds a loop with n subscribers of one channel on fake
-// connections of the given kind.
-func newBenchLoop(tb testing.TB, n int, kind sessionKind) (*loop, *message) {
-	srv, err := New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+// connections of the given kind, all at seq 0 of the message's epoch.
+func newBenchLoop(tb testing.TB, n int, k kind) (*loop, *message) {
+	engine, err := memory.New(memory.Config{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := New(Config{Broker: engine, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	l := newLoop(srv, 0, nil)
 	srv.loops.Store(&[]*loop{l})
-	ch, err := srv.channels.lockChannel([]byte("bench"), srv.cfg.MaxChannels)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	m := messageOf(&broker.Publication{Channel: "bench", Epoch: "e.1", Seq: 1, Time: 1795317946582,
+		Data: []byte(`{"text":"hello, world","from":"bench"}`)})
 	for i := 0; i < n; i++ {
-		s := &session{gc: &countingConn{}, loop: l, kind: kind}
+		s := &session{gc: &countingConn{}, loop: l, kind: k}
 		s.timer.Owner = s
-		if kind != kindNative {
-			s.stream = &streamState{callback: "cb"}
+		if k != kindNative {
+			s.http = &httpState{callback: "__comet1_1_1"}
 		}
 		l.addSession(s)
-		l.subscribe(s, ch, 0)
+		j, _, _ := l.subscribe(s, "bench")
+		s.subs[j].epoch = "e.1"
 	}
-	ch.mu.Unlock()
-	m := newMessage(ch, 1, 1795317946582, []byte(`{"text":"hello, world","from":"bench"}`))
 	return l, m
 }
 
@@ -62,7 +73,7 @@ func newBenchLoop(tb testing.TB, n int, kind sessionKind) (*loop, *message) {
 func BenchmarkDeliver(b *testing.B) {
 	for _, tc := range []struct {
 		name string
-		kind sessionKind
+		kind kind
 	}{{"ws", kindNative}, {"sse", kindSSE}, {"stream", kindStream}, {"iframe", kindIframe}} {
 		b.Run(tc.name, func(b *testing.B) {
 			const subs = 1000
@@ -71,7 +82,7 @@ func BenchmarkDeliver(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				m.seq = uint64(i + 2) // stay above every subscriber's start
+				m.pub.Seq++ // every subscriber's next message
 				l.deliver(m)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*subs), "ns/delivery")
@@ -85,13 +96,11 @@ func TestDeliverAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates on its own; make test runs this test again without -race")
 	}
-	for _, kind := range []sessionKind{kindNative, kindSSE, kindStream, kindIframe} {
+	for _, kind := range []kind{kindNative, kindSSE, kindStream, kindIframe} {
 		l, m := newBenchLoop(t, 100, kind)
 		l.deliver(m)
-		seq := uint64(1)
 		allocs := testing.AllocsPerRun(100, func() {
-			seq++
-			m.seq = seq
+			m.pub.Seq++
 			l.deliver(m)
 		})
 		if allocs != 0 {
@@ -119,7 +128,7 @@ func BenchmarkPublishEndToEnd(b *testing.B) {
 		}
 		go func() {
 			for {
-				if _, err := wsutil.ReadServerText(c); err != nil {
+				if _, err := readServerMsg(c); err != nil {
 					return
 				}
 				done <- 1

@@ -39,19 +39,26 @@ func (h *engineHandler) OnBoot(eng gnet.Engine) gnet.Action {
 	return gnet.None
 }
 
-// OnOpen gives the connection a session on its loop. While draining, new
-// connections are closed at once: gnet cannot close only its listener.
+// OnOpen admits the connection (admission.go) and gives it a session on
+// its loop. While draining, new connections are closed at once: gnet
+// cannot close only its listener.
 func (h *engineHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	srv := h.srv
 	if srv.draining.Load() {
 		return nil, gnet.Close
 	}
 	l := srv.loopOf(gc.EventLoop())
+	count, refusal := srv.admit(gc)
+	if refusal != nil {
+		l.stats.refused[refusal.reason].add(1)
+		return refusal.answer, gnet.Close
+	}
 	s := newSession(l, gc)
+	s.admitted = count
 	l.addSession(s)
 	gc.SetContext(s)
-	srv.stats.connections.Add(1)
-	srv.stats.accepted.Add(1)
+	l.stats.accepted.add(1)
+	l.stats.open[kindHTTP].add(1)
 	return nil, gnet.None
 }
 
@@ -65,33 +72,40 @@ func (h *engineHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	l := s.loop
 	defer l.recoverPanic(s)
 	s.lastRead = int32(l.now())
-	if need := s.Need(); need > 0 && gc.InboundBuffered() < need {
-		return gnet.None // a large frame or body is still arriving
+	if s.has(flagGone | flagClosing) {
+		return gnet.None
 	}
-	if s.State() == conn.StateParked {
-		// Requests pipelined behind a parked poll or a stream wait, but
-		// only up to one request's worth of bytes.
-		if gc.InboundBuffered() > l.srv.cfg.MaxHeaderBytes+l.srv.cfg.MaxBodyBytes {
-			s.close(conn.ReasonTooBig)
+	cfg := &l.srv.cfg
+	inCap := cfg.MaxHeaderBytes + cfg.MaxBodyBytes
+	switch {
+	case s.State() == conn.StateParked || s.has(flagInputWait):
+		// Requests pipelined behind a parked request, or frames waiting
+		// for an in-flight slot, wait in gnet's buffer, but only up to one
+		// request's worth of bytes.
+		if gc.InboundBuffered() > inCap+cfg.MaxMessageBytes {
+			s.Abort(conn.ReasonTooBig)
+			s.settle()
 		}
 		return gnet.None
+	case s.inflight >= uint8(cfg.MaxInFlight):
+		s.flags |= flagInputWait // completions resume it
+		return gnet.None
+	}
+	if need := s.Need(); need > 0 && gc.InboundBuffered() < need {
+		return gnet.None // a large frame or body is still arriving
 	}
 	in, _ := gc.Peek(-1)
 	before := s.State()
 	l.env.Out = l.env.Out[:0] // never send another connection's leftovers
+	l.feeding = s
 	n := s.Feed(&l.env, s, in)
+	l.feeding = nil
 	if n > 0 {
 		// Not Discard(0): gnet treats n <= 0 as "discard everything".
 		_, _ = gc.Discard(n)
 	}
 	l.flush(s)
 	s.afterFeed(before)
-	if s.State() == conn.StateClosed {
-		if s.lingers() {
-			return gnet.None
-		}
-		return gnet.Close // gnet flushes what is queued before closing
-	}
 	return gnet.None
 }
 
@@ -103,34 +117,31 @@ func (h *engineHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	l := s.loop
 	defer l.recoverPanic(nil)
+	s.flags |= flagGone
+	s.gen++
 	s.dropSubscriptions()
 	l.wheel.Cancel(&s.timer)
 	s.Closed()
 	l.removeSession(s)
 	gc.SetContext(nil)
-	h.srv.stats.connections.Add(-1)
-	h.srv.stats.closed[s.Reason()].Add(1)
-	if s.kind.isWebSocket() {
-		h.srv.stats.websockets.Add(-1)
-	}
+	h.srv.release(s.admitted)
+	l.stats.open[s.kind].add(-1)
+	l.stats.closed[s.Reason()].add(1)
 	switch s.Reason() {
 	case conn.ReasonProtocol, conn.ReasonBadUTF8, conn.ReasonTooBig, conn.ReasonSlowConsumer,
-		conn.ReasonIdleTimeout, conn.ReasonInternal:
+		conn.ReasonIdleTimeout, conn.ReasonMessageTimeout, conn.ReasonInternal:
 		h.srv.log.Debug("connection closed", "reason", s.Reason().String(), "err", err)
 	}
 	return gnet.None
 }
 
 // OnTick runs on gnet's ticker goroutine: it must not touch loop state, so
-// it posts one tick task per loop and sweeps one shard of the channel
-// registry.
+// it posts one tick task per loop.
 func (h *engineHandler) OnTick() (time.Duration, gnet.Action) {
 	srv := h.srv
 	for _, l := range *srv.loops.Load() {
 		_ = l.el.Execute(context.Background(), l.tickTask)
 	}
-	srv.sweepShard++
-	srv.channels.sweep(srv.sweepShard, time.Now().UnixMilli()-srv.cfg.HistoryTTL.Milliseconds())
 	return srv.cfg.Tick, gnet.None
 }
 
@@ -142,14 +153,16 @@ func (l *loop) recoverPanic(s *session) {
 	if r == nil {
 		return
 	}
+	l.feeding = nil
 	l.srv.stats.panics.Add(1)
 	l.srv.log.Error("panic while serving a connection", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-	if s == nil {
+	if s == nil || s.isGone() {
 		return
 	}
 	l.env.Out = l.env.Out[:0]
 	s.dropSubscriptionsSafely()
-	s.closeSocket(conn.ReasonInternal)
+	s.Abort(conn.ReasonInternal)
+	s.closeSocket()
 }
 
 // dropSubscriptionsSafely leaves channels after a panic, which may have left

@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/comet-im/comet/broker/memory"
 	"github.com/comet-im/comet/codec"
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
 	"github.com/gorilla/websocket"
 )
 
@@ -26,11 +28,26 @@ const readTimeout = 5 * time.Second
 
 func startServer(t testing.TB, cfg Config) *Server {
 	t.Helper()
+	if cfg.APIKey == "" {
+		// Most tests publish through the API without a key; the secure
+		// default (401) has its own test, TestAPIKeyRequired.
+		cfg.InsecureAPI = true
+	}
+	return startServerExact(t, cfg)
+}
+
+// startServerExact starts a server on cfg as given (a memory engine when
+// cfg has none).
+func startServerExact(t testing.TB, cfg Config) *Server {
+	t.Helper()
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Broker == nil {
+		cfg.Broker = newMemoryEngine(t, cfg)
 	}
 	srv, err := New(cfg)
 	if err != nil {
@@ -49,10 +66,22 @@ func startServer(t testing.TB, cfg Config) *Server {
 	return srv
 }
 
+// newMemoryEngine returns the in-process engine with cfg's history
+// settings, as cmd/comet wires it.
+func newMemoryEngine(t testing.TB, cfg Config) *memory.Broker {
+	t.Helper()
+	b, err := memory.New(memory.Config{HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, Now: cfg.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // wsClient is a gorilla/websocket client: an independent implementation.
 type wsClient struct {
-	t testing.TB
-	c *websocket.Conn
+	t      testing.TB
+	c      *websocket.Conn
+	epochs map[string]string // the epoch events seen, by channel
 }
 
 func dialWS(t testing.TB, addr string) *wsClient {
@@ -72,19 +101,57 @@ func (w *wsClient) send(msg string) {
 	}
 }
 
-// read returns the next message as a generic JSON object.
+// read returns the next message as a generic JSON object. Epoch events
+// (a channel's stream began) are metadata: they are checked and recorded
+// in epochs, then skipped, so tests read the messages they wait for.
 func (w *wsClient) read() map[string]any {
 	w.t.Helper()
-	_ = w.c.SetReadDeadline(time.Now().Add(readTimeout))
-	_, p, err := w.c.ReadMessage()
-	if err != nil {
-		w.t.Fatalf("read: %v", err)
+	for {
+		_ = w.c.SetReadDeadline(time.Now().Add(readTimeout))
+		_, p, err := w.c.ReadMessage()
+		if err != nil {
+			w.t.Fatalf("read: %v", err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(p, &m); err != nil {
+			w.t.Fatalf("not JSON: %q", p)
+		}
+		if m["op"] != "epoch" {
+			return m
+		}
+		ch, _ := m["ch"].(string)
+		epoch, _ := m["epoch"].(string)
+		if ch == "" || epoch == "" || strings.HasPrefix(epoch, ".") || len(m) != 3 {
+			w.t.Fatalf("malformed epoch event %s", p)
+		}
+		if w.epochs == nil {
+			w.epochs = map[string]string{}
+		}
+		w.epochs[ch] = epoch
 	}
-	var m map[string]any
-	if err := json.Unmarshal(p, &m); err != nil {
-		w.t.Fatalf("not JSON: %q", p)
+}
+
+// readMsg returns the next message's bytes, past epoch events, or the
+// read error (for tests that read from their own goroutines).
+func (w *wsClient) readMsg() ([]byte, error) {
+	for {
+		_ = w.c.SetReadDeadline(time.Now().Add(readTimeout))
+		_, p, err := w.c.ReadMessage()
+		if err != nil || !bytes.HasPrefix(p, []byte(`{"op":"epoch"`)) {
+			return p, err
+		}
 	}
-	return m
+}
+
+// readServerMsg reads the next text message from a gobwas client
+// connection, past epoch events.
+func readServerMsg(c net.Conn) ([]byte, error) {
+	for {
+		p, err := wsutil.ReadServerText(c)
+		if err != nil || !bytes.HasPrefix(p, []byte(`{"op":"epoch"`)) {
+			return p, err
+		}
+	}
 }
 
 // expect reads the next message and checks the given fields.

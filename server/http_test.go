@@ -75,7 +75,7 @@ func TestPublishAPIAuth(t *testing.T) {
 	c := dialWS(t, srv.Addr())
 	c.subscribe("news")
 	status, resp := httpPublish(t, srv.Addr(), "secret", body)
-	if status != 200 || resp != `{"seq":1}` {
+	if status != 200 || !strings.HasPrefix(resp, `{"seq":1,"epoch":"`) {
 		t.Fatalf("status %d body %s", status, resp)
 	}
 	c.expect(map[string]any{"op": "msg", "ch": "news", "seq": 1, "data": map[string]any{"title": "x"}})
@@ -95,10 +95,31 @@ func TestPublishAPIAuth(t *testing.T) {
 	}
 }
 
-func TestPublishAPIWithoutKeyIsLoopbackOnly(t *testing.T) {
-	srv := startServer(t, Config{})
-	if status, _ := httpPublish(t, srv.Addr(), "", `{"channel":"a","data":1}`); status != 200 {
-		t.Fatalf("loopback publish without a configured key: status %d, want 200", status)
+// Without a key the API is closed, even to loopback clients: behind a
+// reverse proxy on the same host every client looks like loopback. Only
+// an explicit InsecureAPI opens it (make run does, for the demo).
+func TestAPIKeyRequired(t *testing.T) {
+	srv := startServerExact(t, Config{})
+	status, body := httpPublish(t, srv.Addr(), "", `{"channel":"a","data":1}`)
+	if status != 401 {
+		t.Fatalf("publish without a configured key: status %d, want 401", status)
+	}
+	errBody(t, []byte(body), 401)
+	open := startServerExact(t, Config{InsecureAPI: true})
+	if status, body := httpPublish(t, open.Addr(), "", `{"channel":"a","data":1}`); status != 200 {
+		t.Fatalf("publish with InsecureAPI: %d %s, want 200", status, body)
+	}
+	// The scheme is case-insensitive (RFC 9110 §11.1).
+	keyed := startServerExact(t, Config{APIKey: "k"})
+	req, _ := http.NewRequest("POST", "http://"+keyed.Addr()+"/api/publish", strings.NewReader(`{"channel":"a","data":1}`))
+	req.Header.Set("Authorization", "bEaReR k")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("lower-case scheme: status %d, want 200", resp.StatusCode)
 	}
 }
 

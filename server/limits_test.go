@@ -2,59 +2,73 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/comet-im/comet/broker/memory"
 	"github.com/gobwas/ws"
 )
 
 // Limits and lifetimes the docs promise, each exercised through real
 // clients.
 
-// -max-channels: a subscribe or a publish that would create one channel
-// too many is refused with 503; existing channels keep working.
+// The engine's channel limit: a publish that would create one channel too
+// many is refused with 503 on every door, existing channels keep working,
+// and subscribing creates nothing, so naming channels cannot use the
+// limit up.
 func TestMaxChannels(t *testing.T) {
-	srv := startServer(t, Config{MaxChannels: 2})
+	engine, err := memory.New(memory.Config{MaxChannels: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, Config{Broker: engine})
 	c := dialWS(t, srv.Addr())
+	for i := 0; i < 10; i++ {
+		c.subscribe(fmt.Sprintf("named%d", i)) // costs nothing durable
+	}
 	c.subscribe("one")
-	c.subscribe("two")
-	c.send(`{"op":"sub","ch":"three","id":"x"}`)
+	mustPublish(t, srv, "one", 1)
+	mustPublish(t, srv, "two", 1)
+	c.expect(map[string]any{"op": "msg", "ch": "one", "seq": 1})
+	c.send(`{"op":"pub","ch":"three","data":1,"id":"x"}`)
 	c.expect(map[string]any{"op": "err", "id": "x", "code": 503})
 	if status, body := httpPublish(t, srv.Addr(), "", `{"channel":"four","data":1}`); status != 503 {
 		t.Fatalf("API publish to a new channel: %d %s, want 503", status, body)
 	}
-	if status, body := httpPublish(t, srv.Addr(), "", `{"channel":"one","data":1}`); status != 200 {
+	if status, body := httpPublish(t, srv.Addr(), "", `{"channel":"one","data":2}`); status != 200 {
 		t.Fatalf("API publish to an existing channel: %d %s", status, body)
 	}
-	c.expect(map[string]any{"op": "msg", "ch": "one", "seq": 1})
+	c.expect(map[string]any{"op": "msg", "ch": "one", "seq": 2})
 }
 
 // A channel with no subscriber and nothing left in history is dropped once
 // -history-ttl has passed: channel names published to once do not pile up.
 func TestIdleChannelsAreDropped(t *testing.T) {
-	srv := startServer(t, Config{HistoryTTL: 100 * time.Millisecond, Tick: 10 * time.Millisecond})
+	clock := newTestClock()
+	srv := startServer(t, Config{HistoryTTL: time.Minute, Now: clock.Now})
+	engine := engineOf(t, srv)
 	for _, ch := range []string{"a", "b", "c"} {
 		mustPublish(t, srv, ch, 1)
 	}
-	if n := srv.Stats().Channels; n != 3 {
+	if n := engine.Stats().Channels; n != 3 {
 		t.Fatalf("%d channels after publishing, want 3", n)
 	}
-	deadline := time.Now().Add(readTimeout)
-	for srv.Stats().Channels != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d channels still held after their history expired", srv.Stats().Channels)
-		}
-		time.Sleep(10 * time.Millisecond)
+	clock.Advance(61 * time.Second)
+	engine.Sweep()
+	if n := engine.Stats().Channels; n != 0 {
+		t.Fatalf("%d channels still held after their history expired", n)
 	}
 }
 
 // History older than -history-ttl is not replayed: a late since is told
 // that recovery failed.
 func TestHistoryTTL(t *testing.T) {
-	srv := startServer(t, Config{HistoryTTL: 200 * time.Millisecond})
+	clock := newTestClock()
+	srv := startServer(t, Config{HistoryTTL: time.Minute, Now: clock.Now})
 	holder := dialWS(t, srv.Addr()) // keeps the channel alive
 	holder.subscribe("ttl")
 	for i := 1; i <= 3; i++ {
@@ -66,7 +80,7 @@ func TestHistoryTTL(t *testing.T) {
 	fresh.expect(map[string]any{"op": "msg", "seq": 2})
 	fresh.expect(map[string]any{"op": "msg", "seq": 3})
 
-	time.Sleep(300 * time.Millisecond)
+	clock.Advance(2 * time.Minute)
 	late := dialWS(t, srv.Addr())
 	late.send(`{"op":"sub","ch":"ttl","since":1,"id":"b"}`)
 	late.expect(map[string]any{"op": "sub", "seq": 3, "recovered": false})
@@ -94,7 +108,7 @@ func TestChunkedBodiesAndAPIKeyHeader(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if status, body := post("/api/publish", map[string]string{"X-API-Key": "k"}, `{"channel":"chunked","data":"api"}`); status != 200 || body != `{"seq":1}` {
+	if status, body := post("/api/publish", map[string]string{"X-API-Key": "k"}, `{"channel":"chunked","data":"api"}`); status != 200 || !strings.HasPrefix(body, `{"seq":1,"epoch":"`) {
 		t.Fatalf("chunked API publish: %d %s", status, body)
 	}
 	if status, body := post("/send", nil, `{"op":"pub","ch":"chunked","data":"send","id":"s"}`); status != 200 || body != `{"op":"ok","id":"s","seq":2}` {

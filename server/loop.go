@@ -6,16 +6,18 @@ import (
 	"time"
 
 	"github.com/comet-im/comet/conn"
+	"github.com/comet-im/comet/protocol"
 	"github.com/comet-im/comet/server/wheel"
 	"github.com/panjf2000/gnet/v2"
 )
 
-// loop is the state one gnet event loop owns: its sessions, its share of the
-// subscriptions, its timer wheel and its scratch buffers. Only the mailbox
-// is touched by other goroutines (under mu); everything else belongs to the
-// loop's goroutine.
+// loop is the state one gnet event loop owns: its sessions, its share of
+// the subscriptions, its timer wheel and its scratch buffers. Only the
+// mailbox is touched by other goroutines (under mu); everything else
+// belongs to the loop's goroutine.
 type loop struct {
 	idx int
+	bit uint64 // 1 << idx, the loop's bit in interest masks
 	srv *Server
 	el  gnet.EventLoop
 
@@ -23,26 +25,36 @@ type loop struct {
 	wheel    *wheel.Wheel[*session]
 	start    time.Time // wheel tick 0
 	sessions []*session
-	hub      map[*channel]*localChannel
-	replay   []*message // subscribe scratch
-	replyBuf []byte     // reply scratch
-	epoch    []byte     // epoch scratch
-	// HTTP transport scratch.
-	positions  []position
-	pollPos    []pollPos
-	scratch    []byte
-	body       []byte
-	line       []byte
-	hdr        []byte
-	iov        [2][]byte
-	readyPolls []*session // parked polls a drain found messages for
-	slow       []*session // sessions over budget found during a delivery
+	hub      map[string]*localChannel
+	freeReqs *request
+	feeding  *session // the session whose input is being fed, if any
 
-	// Mailbox: messages published for this loop's subscribers, drained by
-	// one Execute at a time so that fan-out is batched and ordered.
+	// Scratch, reused by one handler at a time.
+	replyBuf  []byte // replies
+	scratch   []byte // query values, poll message lists
+	body      []byte // poll and open bodies
+	line      []byte // per-subscriber lines (SSE id, iframe script)
+	hdr       []byte // extra header lines
+	epoch     []byte // empty epochs
+	iov       [2][]byte
+	positions []protocol.Requested
+	pollPos   []pollPos
+
+	replay         []*message // a join's replay, offered in order
+	replayOverflow bool       // the join held more live messages than it could keep
+
+	readyPolls []*session // parked polls a drain found messages for
+	gaps       []gapAt    // subscriptions that saw a gap during a delivery
+	slow       []*session // sessions over budget found during a delivery
+	throttled  []*session // sessions whose input waits for their output to drain
+
+	// Mailbox: messages published for this loop's subscribers and
+	// completed requests, drained by one Execute at a time, so that
+	// fan-out is batched and a channel's messages stay in seq order.
 	mu        sync.Mutex
-	pending   []*message
+	msgs      []*message
 	spare     []*message
+	reqs      *request // completed requests, newest first
 	scheduled bool
 
 	drainTask gnet.Runnable
@@ -51,28 +63,15 @@ type loop struct {
 	stats     loopStats
 }
 
-// localChannel lists this loop's subscribers of one channel.
-type localChannel struct {
-	ch   *channel
-	subs []localSub
-}
-
-// localSub is one subscription. from is the channel's seq when it was made:
-// messages at or below it were either replayed or predate the subscriber.
-type localSub struct {
-	s    *session
-	from uint64
-	ref  int32 // index of the matching entry in s.subs
-}
-
 func newLoop(srv *Server, idx int, el gnet.EventLoop) *loop {
 	l := &loop{
 		idx:   idx,
+		bit:   1 << idx,
 		srv:   srv,
 		el:    el,
 		wheel: wheel.New[*session](1024),
-		start: time.Now(),
-		hub:   make(map[*channel]*localChannel),
+		start: srv.cfg.Now(),
+		hub:   make(map[string]*localChannel),
 	}
 	l.env.Limits = conn.Limits{
 		MaxBodyBytes:    srv.cfg.MaxBodyBytes,
@@ -94,16 +93,24 @@ func newLoop(srv *Server, idx int, el gnet.EventLoop) *loop {
 	return l
 }
 
-// enqueue adds m to the mailbox and reports whether the loop must be
-// kicked (no drain is scheduled yet). Any goroutine; called with the
-// channel's lock held.
-func (l *loop) enqueue(m *message) bool {
+// post adds a message or a completed request to the mailbox and schedules
+// a drain if none is pending. Any goroutine; an engine may call it with
+// its own locks held, which is what orders a channel's messages.
+func (l *loop) post(m *message, r *request) {
 	l.mu.Lock()
-	l.pending = append(l.pending, m)
+	if m != nil {
+		l.msgs = append(l.msgs, m)
+	}
+	if r != nil {
+		r.next = l.reqs
+		l.reqs = r
+	}
 	kick := !l.scheduled
 	l.scheduled = true
 	l.mu.Unlock()
-	return kick
+	if kick {
+		l.kick()
+	}
 }
 
 // kick schedules a drain on the loop. Any goroutine.
@@ -116,25 +123,29 @@ func (l *loop) kick() {
 	}
 }
 
-// drain delivers every pending message to this loop's subscribers.
+// drain completes the requests and delivers the messages in the mailbox.
 func (l *loop) drain() {
 	l.mu.Lock()
-	batch := l.pending
-	l.pending, l.spare = l.spare[:0], nil
+	batch := l.msgs
+	l.msgs, l.spare = l.spare[:0], nil
+	reqs := l.reqs
+	l.reqs = nil
 	l.scheduled = false
 	l.mu.Unlock()
 
+	// Completions first, oldest first: a join's reply and replay then go
+	// out before the live messages of this batch, which it de-duplicates.
+	reqs = reverse(reqs)
+	for reqs != nil {
+		r := reqs
+		reqs = r.next
+		r.next = nil
+		l.complete(r)
+	}
 	for _, m := range batch {
 		l.deliver(m)
 	}
-	for i, s := range l.readyPolls {
-		if s.stream != nil && s.stream.ready {
-			s.stream.ready = false
-			s.finishPoll()
-		}
-		l.readyPolls[i] = nil
-	}
-	l.readyPolls = l.readyPolls[:0]
+	l.answerReadyPolls(batch)
 	clear(batch) // drop references so history alone keeps messages alive
 	l.mu.Lock()
 	if l.spare == nil && cap(batch) <= 4096 {
@@ -143,95 +154,56 @@ func (l *loop) drain() {
 	l.mu.Unlock()
 }
 
-// deliver writes one message's shared frame to every local subscriber. It
-// allocates nothing: gnet copies only what the socket does not take at once.
-func (l *loop) deliver(m *message) {
-	lc := l.hub[m.ch]
-	if lc == nil {
+// reverse reverses a chain of requests.
+func reverse(r *request) *request {
+	var out *request
+	for r != nil {
+		next := r.next
+		r.next = out
+		out = r
+		r = next
+	}
+	return out
+}
+
+// complete resumes the session of a finished request, unless the session
+// closed or went on to another request meanwhile.
+func (l *loop) complete(r *request) {
+	s := r.s
+	defer l.release(r)
+	if r.async {
+		s.inflight--
+		if s.inflight == uint8(l.srv.cfg.MaxInFlight)-1 {
+			s.resumeInput() // input waited for this slot
+		}
+	}
+	if s.State() == conn.StateClosed || s.gen != r.gen {
+		s.abandon(r)
 		return
 	}
-	budget := l.srv.cfg.MaxOutboundBytes
-	written := 0
-	for i := 0; i < len(lc.subs); {
-		sub := &lc.subs[i]
-		s := sub.s
-		if m.seq > sub.from {
-			s.send(m, int(sub.ref))
-			written++
-			if s.State() != conn.StateClosed && s.gc.OutboundBuffered() > budget {
-				l.slow = append(l.slow, s)
-			}
-		}
-		// A failed write makes gnet close the connection at once, calling
-		// OnClose from inside Write, which swap-removes s from lc.subs: the
-		// entry at i is then the last subscriber, not served yet.
-		if i < len(lc.subs) && lc.subs[i].s == s {
-			i++
-		}
+	switch r.op {
+	case opPublish:
+		s.onPublished(r)
+	case opRead:
+		s.onRead(r)
+	case opJoin:
+		s.onJoined(r)
 	}
-	l.stats.delivered.Add(int64(written))
-	if len(l.slow) > 0 {
-		// Closing edits lc.subs, so it waits until the walk is done.
-		for _, s := range l.slow {
-			s.close(conn.ReasonSlowConsumer)
-		}
-		clear(l.slow)
-		l.slow = l.slow[:0]
-	}
-}
-
-// subscribe adds s to channel ch (locked by the caller) starting after seq.
-func (l *loop) subscribe(s *session, ch *channel, seq uint64) {
-	lc := l.hub[ch]
-	if lc == nil {
-		lc = &localChannel{ch: ch}
-		l.hub[ch] = lc
-		ch.loopMask |= 1 << l.idx
-	}
-	s.subs = append(s.subs, sessionSub{lc: lc, pos: int32(len(lc.subs))})
-	lc.subs = append(lc.subs, localSub{s: s, from: seq, ref: int32(len(s.subs) - 1)})
-}
-
-// unsubscribe removes the i-th subscription of s in O(1).
-func (l *loop) unsubscribe(s *session, i int) {
-	ss := s.subs[i]
-	lc := ss.lc
-	// Swap-remove from the channel's list, fixing the moved entry's back
-	// reference in its session.
-	last := len(lc.subs) - 1
-	if int(ss.pos) != last {
-		moved := lc.subs[last]
-		lc.subs[ss.pos] = moved
-		moved.s.subs[moved.ref].pos = ss.pos
-	}
-	lc.subs[last] = localSub{}
-	lc.subs = lc.subs[:last]
-	// Swap-remove from the session's list likewise.
-	lastS := len(s.subs) - 1
-	if i != lastS {
-		moved := s.subs[lastS]
-		s.subs[i] = moved
-		moved.lc.subs[moved.pos].ref = int32(i)
-	}
-	s.subs[lastS] = sessionSub{}
-	s.subs = s.subs[:lastS]
-
-	if len(lc.subs) == 0 {
-		delete(l.hub, lc.ch)
-		lc.ch.mu.Lock()
-		lc.ch.loopMask &^= 1 << l.idx
-		lc.ch.lastActive = nowMillis()
-		lc.ch.mu.Unlock()
-	}
+	l.flush(s)
 }
 
 // now returns the current wheel tick.
 func (l *loop) now() int64 { return l.wheel.Now() }
 
-// tick advances the wheel to wall-clock time, firing due timers.
+// nowMillis returns the server clock in Unix milliseconds.
+func (l *loop) nowMillis() int64 { return l.srv.cfg.Now().UnixMilli() }
+
+// tick advances the wheel to the clock, firing due timers, and resumes
+// throttled sessions whose output drained.
 func (l *loop) tick() {
-	to := int64(time.Since(l.start) / l.srv.cfg.Tick)
+	to := int64(l.srv.cfg.Now().Sub(l.start) / l.srv.cfg.Tick)
 	l.wheel.Advance(to, l.fire)
+	l.resumeThrottled()
 }
 
 func (l *loop) onTimer(s *session) {
@@ -259,14 +231,19 @@ func (l *loop) removeSession(s *session) {
 	s.idx = -1
 }
 
-// flush writes env.Out to s's socket and empties it.
+// flush writes env.Out to s's socket and empties it, then applies the
+// outbound budget: every byte queued for a client counts, replies and
+// replays as much as deliveries.
 func (l *loop) flush(s *session) {
-	if len(l.env.Out) > 0 {
+	if len(l.env.Out) > 0 && !s.isGone() {
 		_, _ = s.gc.Write(l.env.Out)
 	}
 	if cap(l.env.Out) > 256<<10 {
 		l.env.Out = nil // don't keep a rare huge buffer forever
 	} else {
 		l.env.Out = l.env.Out[:0]
+	}
+	if !s.isGone() {
+		s.checkBudget()
 	}
 }

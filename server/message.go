@@ -4,21 +4,19 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/comet-im/comet/broker"
 	"github.com/comet-im/comet/codec"
 	"github.com/comet-im/comet/protocol"
 	"github.com/gobwas/ws"
 )
 
-// message is one published message, immutable once built and shared by the
-// history ring and every loop that delivers it. Each wire format is encoded
-// once per message, so fan-out only copies bytes: the WebSocket frame at
-// publish time (it also holds the JSON envelope), the HTTP formats on first
-// use, by whichever loop needs them first.
+// message is a publication with its wire encodings, built once per node
+// and shared, read-only, by every loop that delivers it and by history
+// replays: the WebSocket frame (which also holds the JSON envelope) when
+// the message is made, the HTTP formats on first use, by whichever loop
+// needs them first.
 type message struct {
-	ch    *channel
-	seq   uint64
-	ts    int64  // unix milliseconds
-	data  []byte // compact JSON
+	pub   *broker.Publication
 	frame []byte // WebSocket text frame carrying json
 	json  []byte // {"op":"msg",...}: the tail of frame
 
@@ -27,13 +25,27 @@ type message struct {
 	html  atomic.Pointer[[]byte] // json with <, >, &, U+2028/9 escaped
 }
 
-func newMessage(ch *channel, seq uint64, ts int64, data []byte) *message {
-	m := &message{ch: ch, seq: seq, ts: ts, data: data}
+// messageOf returns p's message, building it on first use and keeping it
+// in p's memo, so that a replay from an in-process history reuses the
+// bytes built for live delivery. Any goroutine.
+func messageOf(p *broker.Publication) *message {
+	if m, ok := p.Memo.Load().(*message); ok {
+		return m
+	}
+	m := newMessage(p)
+	if !p.Memo.CompareAndSwap(nil, m) {
+		return p.Memo.Load().(*message) // another goroutine won; use its copy
+	}
+	return m
+}
+
+func newMessage(p *broker.Publication) *message {
+	m := &message{pub: p}
 	// Write the envelope once, after room for the largest server frame
 	// header, then put the header right before it: one buffer, no copy.
 	const room = 10 // RFC 6455 §5.2: 2 bytes + 8 of extended length, unmasked
-	buf := make([]byte, room, room+96+len(ch.name)+len(data))
-	buf = protocol.AppendMsg(buf, ch.name, seq, ts, data)
+	buf := make([]byte, room, room+96+len(p.Channel)+len(p.Data))
+	buf = protocol.AppendMsg(buf, p.Channel, p.Seq, p.Time, p.Data)
 	var hdr [room]byte
 	h := codec.AppendFrameHeader(hdr[:0], ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(buf) - room)})
 	start := room - len(h)

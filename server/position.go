@@ -2,99 +2,30 @@ package server
 
 import (
 	"bytes"
-	"errors"
-	"strconv"
 
 	"github.com/comet-im/comet/codec"
 	"github.com/comet-im/comet/protocol"
 )
 
-// A position names a channel and the last seq its client has seen:
-// NAME~EPOCH~SEQ. A cursor is positions joined by '!'. Neither separator is
-// a channel or epoch byte, so nothing needs escaping (docs/PROTOCOL.md).
-const (
-	positionSep = '~'
-	cursorSep   = '!'
-	maxEpochLen = 32
-)
-
-var errBadPosition = errors.New("server: bad channel position")
-
-// position is one channel requested by an HTTP transport. channel and
-// epoch alias the request (or a copy when they had to be unescaped), so a
-// position lives only while its request is being handled.
-type position struct {
-	channel  []byte
-	epoch    []byte
-	seq      uint64
-	hasSince bool // false: from now
+// requestPositions collects the positions an HTTP transport request names
+// into the loop's scratch: the Last-Event-ID cursor (SSE) first, then the
+// cursor and ch query parameters; a channel named twice counts once (the
+// first mention wins). It fails when none is named.
+func (s *session) requestPositions(req *codec.Request, lastEventID []byte) ([]protocol.Requested, error) {
+	l := s.loop
+	positions, err := parsePositions(l.positions[:0], req.RawQuery, lastEventID, l.srv.cfg.MaxSubscriptions)
+	l.positions = positions
+	if err == nil && len(positions) == 0 {
+		err = protocol.ErrNoChannels
+	}
+	return positions, err
 }
 
-// parsePosition parses NAME or NAME~EPOCH~SEQ.
-func parsePosition(b []byte) (position, error) {
-	name, rest, found := bytes.Cut(b, []byte{positionSep})
-	p := position{channel: name}
-	if !protocol.ValidChannel(name) {
-		return p, protocol.ErrBadChannel
-	}
-	if !found {
-		return p, nil
-	}
-	epoch, seq, ok := bytes.Cut(rest, []byte{positionSep})
-	if !ok || len(epoch) > maxEpochLen || !validEpoch(epoch) {
-		return p, errBadPosition
-	}
-	n, err := strconv.ParseUint(string(seq), 10, 64)
+// parsePositions parses the positions of a request's query and
+// Last-Event-ID, at most limit of them.
+func parsePositions(dst []protocol.Requested, rawQuery, lastEventID []byte, limit int) ([]protocol.Requested, error) {
+	dst, err := protocol.AddCursor(dst, lastEventID, limit)
 	if err != nil {
-		return p, errBadPosition
-	}
-	p.epoch, p.seq, p.hasSince = epoch, n, true
-	return p, nil
-}
-
-func validEpoch(b []byte) bool {
-	for _, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
-// parsePositions collects the positions of an HTTP transport request: the
-// cursor (for SSE, Last-Event-ID) first, then the cursor and ch query
-// parameters; a channel named twice counts once (the first mention wins).
-func parsePositions(dst []position, rawQuery, lastEventID []byte, limit int) ([]position, error) {
-	add := func(raw []byte) error {
-		p, err := parsePosition(raw)
-		if err != nil {
-			return err
-		}
-		for _, q := range dst {
-			if bytes.Equal(q.channel, p.channel) {
-				return nil
-			}
-		}
-		if len(dst) >= limit {
-			return errTooManyChannels
-		}
-		dst = append(dst, p)
-		return nil
-	}
-	addCursor := func(c []byte) error {
-		for len(c) > 0 {
-			var part []byte
-			part, c, _ = bytes.Cut(c, []byte{cursorSep})
-			if len(part) == 0 {
-				continue
-			}
-			if err := add(part); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := addCursor(lastEventID); err != nil {
 		return dst, err
 	}
 	for _, key := range []string{"cursor", "ch"} {
@@ -111,16 +42,14 @@ func parsePositions(dst []position, rawQuery, lastEventID []byte, limit int) ([]
 			if bytes.ContainsAny(v, "%+") {
 				// Rare: clients need not escape channel names. The copy
 				// outlives the next parameter's unescaping.
-				var err error
 				if v, err = codec.AppendUnescape(nil, v); err != nil {
 					return dst, err
 				}
 			}
-			var err error
 			if key == "cursor" {
-				err = addCursor(v)
+				dst, err = protocol.AddCursor(dst, v, limit)
 			} else {
-				err = add(v)
+				dst, err = protocol.AddPosition(dst, v, limit)
 			}
 			if err != nil {
 				return dst, err
@@ -130,24 +59,11 @@ func parsePositions(dst []position, rawQuery, lastEventID []byte, limit int) ([]
 	return dst, nil
 }
 
-var errTooManyChannels = errors.New("server: too many channels in one request")
-
-// appendCursor appends the cursor of s's subscriptions.
-func appendCursor(dst []byte, s *session) []byte {
-	for i, ss := range s.subs {
-		if i > 0 {
-			dst = append(dst, cursorSep)
-		}
-		dst = s.loop.appendPosition(dst, ss.lc.ch, ss.seq)
+// requestError is what the client is told about a malformed transport
+// request: the protocol's reason when it has one, else a plain 400.
+func requestError(err error) *protocol.Error {
+	if e := protocol.ErrorOf(err); e != protocol.ErrInternal {
+		return e
 	}
-	return dst
-}
-
-// appendPosition appends NAME~EPOCH~SEQ.
-func (l *loop) appendPosition(dst []byte, ch *channel, seq uint64) []byte {
-	dst = append(dst, ch.name...)
-	dst = append(dst, positionSep)
-	dst = l.srv.channels.appendEpoch(dst, ch)
-	dst = append(dst, positionSep)
-	return strconv.AppendUint(dst, seq, 10)
+	return protocol.ErrBadRequest
 }

@@ -10,19 +10,19 @@ func TestParsePositions(t *testing.T) {
 	cases := []struct {
 		query, lastEventID string
 		limit              int // 0: 3
-		want               []position
+		want               []protocol.Requested
 		err                bool
 	}{
-		{query: "ch=a&ch=b", want: []position{{channel: []byte("a")}, {channel: []byte("b")}}},
-		{query: "ch=a~e.1~42", want: []position{{channel: []byte("a"), epoch: []byte("e.1"), seq: 42, hasSince: true}}},
-		{query: "ch=a~~7", want: []position{{channel: []byte("a"), epoch: []byte{}, seq: 7, hasSince: true}}},
-		{query: "cursor=a~e.1~1!b~e.2~2&ch=a&ch=c", want: []position{
-			{channel: []byte("a"), epoch: []byte("e.1"), seq: 1, hasSince: true},
-			{channel: []byte("b"), epoch: []byte("e.2"), seq: 2, hasSince: true},
-			{channel: []byte("c")}}},
-		{lastEventID: "a~e.1~5", query: "ch=b", want: []position{
-			{channel: []byte("a"), epoch: []byte("e.1"), seq: 5, hasSince: true}, {channel: []byte("b")}}},
-		{query: "ch=room%3A1", want: []position{{channel: []byte("room:1")}}},
+		{query: "ch=a&ch=b", want: []protocol.Requested{{Channel: []byte("a")}, {Channel: []byte("b")}}},
+		{query: "ch=a~e.1~42", want: []protocol.Requested{{Channel: []byte("a"), Epoch: []byte("e.1"), Seq: 42, HasSince: true}}},
+		{query: "ch=a~~7", want: []protocol.Requested{{Channel: []byte("a"), Epoch: []byte{}, Seq: 7, HasSince: true}}},
+		{query: "cursor=a~e.1~1!b~e.2~2&ch=a&ch=c", want: []protocol.Requested{
+			{Channel: []byte("a"), Epoch: []byte("e.1"), Seq: 1, HasSince: true},
+			{Channel: []byte("b"), Epoch: []byte("e.2"), Seq: 2, HasSince: true},
+			{Channel: []byte("c")}}},
+		{lastEventID: "a~e.1~5", query: "ch=b", want: []protocol.Requested{
+			{Channel: []byte("a"), Epoch: []byte("e.1"), Seq: 5, HasSince: true}, {Channel: []byte("b")}}},
+		{query: "ch=room%3A1", want: []protocol.Requested{{Channel: []byte("room:1")}}},
 		{query: "ch=bad%20name", err: true},
 		{query: "ch=a~E~1", err: true}, // epochs are lower case
 		{query: "ch=a~e~x", err: true}, // seq not a number
@@ -48,7 +48,7 @@ func TestParsePositions(t *testing.T) {
 		}
 		for i, w := range tc.want {
 			g := got[i]
-			if string(g.channel) != string(w.channel) || string(g.epoch) != string(w.epoch) || g.seq != w.seq || g.hasSince != w.hasSince {
+			if string(g.Channel) != string(w.Channel) || string(g.Epoch) != string(w.Epoch) || g.Seq != w.Seq || g.HasSince != w.HasSince {
 				t.Errorf("%q: position %d = %+v, want %+v", tc.query, i, g, w)
 			}
 		}
@@ -70,7 +70,7 @@ func FuzzParsePositions(f *testing.F) {
 			return
 		}
 		for _, p := range got {
-			if !protocol.ValidChannel(p.channel) || (p.hasSince && !validEpoch(p.epoch)) {
+			if !protocol.ValidChannel(p.Channel) || (p.HasSince && !protocol.ValidEpoch(p.Epoch)) {
 				t.Fatalf("invalid position %+v", p)
 			}
 		}

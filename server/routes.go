@@ -1,46 +1,35 @@
 package server
 
 import (
-	"crypto/subtle"
-	"encoding/json"
-	"errors"
-	"net"
-	"strconv"
-
 	"github.com/comet-im/comet/codec"
 	"github.com/comet-im/comet/conn"
-	"github.com/comet-im/comet/protocol"
-)
-
-const (
-	jsonType = "application/json"
-	textType = "text/plain; charset=utf-8"
 )
 
 // OnRequest routes one HTTP request (conn.Handler).
 func (s *session) OnRequest(env *conn.Env, req *codec.Request, body []byte) {
 	srv := s.loop.srv
+	s.gen++ // completions of an earlier request are stale now
 	// The next request, if any, gets a fresh deadline.
 	s.arm(phaseRequest, srv.cfg.HandshakeTimeout)
-	srv.stats.requests.Add(1)
+	s.loop.stats.requests.add(1)
 	switch string(req.Path) {
 	case "/ws":
 		s.upgrade(env, req, kindNative)
 	case "/echo":
 		if !srv.cfg.Echo {
 			s.respondText(env, 404, nil)
-			return
+			break
 		}
 		s.upgrade(env, req, kindEcho)
 	case "/healthz":
 		if !methodIs(req, "GET", "HEAD") {
 			s.respondText(env, 405, []byte("Allow: GET, HEAD\r\n"))
-			return
+			break
 		}
 		origin, _ := s.corsOrigin(req) // a disallowed origin just gets no CORS header
 		if srv.draining.Load() {
 			s.Respond(env, 503, textType, s.corsHeaders(origin), []byte("draining\n"))
-			return
+			break
 		}
 		s.Respond(env, 200, textType, s.corsHeaders(origin), []byte("ok\n"))
 	case "/poll", "/sse", "/stream", "/iframe", "/send":
@@ -48,7 +37,7 @@ func (s *session) OnRequest(env *conn.Env, req *codec.Request, body []byte) {
 	case "/api/publish":
 		if !methodIs(req, "POST") {
 			s.respondText(env, 405, []byte("Allow: POST\r\n"))
-			return
+			break
 		}
 		s.apiPublish(env, req, body)
 	default:
@@ -56,6 +45,7 @@ func (s *session) OnRequest(env *conn.Env, req *codec.Request, body []byte) {
 			s.respondText(env, 404, nil)
 		}
 	}
+	s.throttle()
 }
 
 func methodIs(req *codec.Request, methods ...string) bool {
@@ -67,16 +57,10 @@ func methodIs(req *codec.Request, methods ...string) bool {
 	return false
 }
 
-// respondText answers with status and its reason phrase as the body,
-// keeping the connection.
-func (s *session) respondText(env *conn.Env, status int, extra []byte) {
-	s.Respond(env, status, textType, extra, []byte(codec.StatusText(status)+"\n"))
-}
-
 // upgrade performs the WebSocket opening handshake (RFC 6455 §4.2.2).
-func (s *session) upgrade(env *conn.Env, req *codec.Request, kind sessionKind) {
+func (s *session) upgrade(env *conn.Env, req *codec.Request, k kind) {
 	srv := s.loop.srv
-	if srv.draining.Load() || (kind == kindNative && srv.cfg.NoWebSocket) {
+	if srv.draining.Load() || (k == kindNative && srv.cfg.NoWebSocket) {
 		s.Reject(env, 503, nil)
 		return
 	}
@@ -95,10 +79,9 @@ func (s *session) upgrade(env *conn.Env, req *codec.Request, kind sessionKind) {
 		s.Reject(env, 403, nil)
 		return
 	}
-	s.kind = kind
+	s.setKind(k)
 	s.Upgrade(env, key)
-	srv.stats.upgrades.Add(1)
-	srv.stats.websockets.Add(1)
+	s.loop.stats.upgrades.add(1)
 }
 
 // originAllowed applies Config.AllowedOrigins. Requests without an Origin
@@ -113,80 +96,6 @@ func (srv *Server) originAllowed(origin []byte) bool {
 		}
 	}
 	return false
-}
-
-// publishRequest is the body of POST /api/publish.
-type publishRequest struct {
-	Channel string          `json:"channel"`
-	Data    json.RawMessage `json:"data"`
-}
-
-// apiPublish serves POST /api/publish for backends.
-func (s *session) apiPublish(env *conn.Env, req *codec.Request, body []byte) {
-	srv := s.loop.srv
-	if !s.apiAuthorized(req) {
-		s.Respond(env, 401, jsonType, []byte("WWW-Authenticate: Bearer\r\n"),
-			[]byte(`{"error":"missing or wrong api key"}`))
-		return
-	}
-	var p publishRequest
-	if err := json.Unmarshal(body, &p); err != nil || len(p.Data) == 0 {
-		s.Respond(env, 400, jsonType, nil, []byte(`{"error":"body must be {\"channel\":string,\"data\":json}"}`))
-		return
-	}
-	data, err := protocol.CompactJSON(p.Data)
-	if err != nil {
-		s.Respond(env, 400, jsonType, nil, []byte(`{"error":"data is not valid JSON"}`))
-		return
-	}
-	seq, err := srv.Publish(p.Channel, data)
-	if err != nil {
-		status := publishErrorCode(err)
-		s.Respond(env, status, jsonType, nil, protocol.AppendErr(nil, "", status, errorText(err)))
-		return
-	}
-	out := strconv.AppendUint([]byte(`{"seq":`), seq, 10)
-	s.Respond(env, 200, jsonType, nil, append(out, '}'))
-}
-
-// apiAuthorized checks "Authorization: Bearer KEY" (or "X-API-Key: KEY") in
-// constant time. Without a configured key only loopback clients pass.
-func (s *session) apiAuthorized(req *codec.Request) bool {
-	key := s.loop.srv.cfg.APIKey
-	if key == "" {
-		addr, ok := s.gc.RemoteAddr().(*net.TCPAddr)
-		return ok && addr.IP.IsLoopback()
-	}
-	got := req.Header("X-API-Key")
-	if auth := req.Header("Authorization"); len(auth) > 7 && string(auth[:7]) == "Bearer " {
-		got = auth[7:]
-	}
-	return subtle.ConstantTimeCompare(got, []byte(key)) == 1
-}
-
-// publishErrorCode maps a publish error to the code used both as the API's
-// HTTP status and in "err" replies (docs/PROTOCOL.md).
-func publishErrorCode(err error) int {
-	switch {
-	case errors.Is(err, protocol.ErrBadChannel):
-		return errCodeBadRequest
-	case errors.Is(err, ErrMessageTooBig):
-		return errCodeMessageTooBig
-	case errors.Is(err, ErrTooManyChannels):
-		return errCodeChannelsFull
-	}
-	return errCodeInternalServer
-}
-
-// errorText strips the package prefix from an error for clients.
-func errorText(err error) string {
-	msg := err.Error()
-	for _, p := range []string{"codec: ", "server: "} {
-		if len(msg) > len(p) && msg[:len(p)] == p {
-			return msg[len(p):]
-		}
-	}
-	return msg
 }
 
 // routeTransport dispatches the HTTP transports, their CORS preflight and

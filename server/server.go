@@ -9,31 +9,44 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/comet-im/comet/broker"
 	"github.com/comet-im/comet/conn"
+	"github.com/comet-im/comet/protocol"
 	"github.com/panjf2000/gnet/v2"
 )
 
-// Server is one Comet node: a gnet engine, its event loops, and the channel
-// registry they share. Its exported methods are safe for concurrent use.
+// Server is one Comet node: a gnet engine, its event loops, and the
+// node's interest in channels at its engine (Config.Broker). Its exported
+// methods are safe for concurrent use.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	channels *registry
-	handler  *engineHandler
+	cfg       Config
+	log       *slog.Logger
+	handler   *engineHandler
+	interest  interests
+	adm       admission
+	inline    bool // the engine never blocks: loops call it directly
+	msgLimits protocol.MessageLimits
+	work      chan *request
+	workers   workers
 
 	eng    gnet.Engine
 	addr   string
 	booted chan struct{}
 	runErr chan error
+	done   chan struct{} // closed when the engine has stopped
+	err    error         // why it stopped, when not asked to
 
 	loopMu  sync.Mutex
 	loopIdx map[gnet.EventLoop]*loop
 	loops   atomic.Pointer[[]*loop]
 
-	static     map[string]staticFile
-	draining   atomic.Bool
-	sweepShard int // next registry shard to sweep; ticker goroutine only
-	stats      serverStats
+	static       map[string]staticFile
+	frameHeaders []byte // for the iframe transport's page
+	pageHeaders  []byte // for every other HTML answer
+	draining     atomic.Bool
+	stopSweep    chan struct{}
+	sweepDone    sync.WaitGroup
+	stats        serverStats
 }
 
 // New validates cfg and returns a server ready to Start.
@@ -43,24 +56,41 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		channels: newRegistry(),
-		booted:   make(chan struct{}),
-		runErr:   make(chan error, 1),
-		loopIdx:  make(map[gnet.EventLoop]*loop),
-		static:   loadStatic(),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		booted:    make(chan struct{}),
+		runErr:    make(chan error, 1),
+		done:      make(chan struct{}),
+		loopIdx:   make(map[gnet.EventLoop]*loop),
+		static:    loadStatic(),
+		stopSweep: make(chan struct{}),
 	}
+	_, s.inline = cfg.Broker.(broker.Inline)
+	s.msgLimits = protocol.MessageLimits{MaxDepth: cfg.MaxJSONDepth}
+	s.interest.init()
+	s.adm.init()
+	s.frameHeaders = frameHeaders(cfg.AllowedOrigins, true)
+	s.pageHeaders = frameHeaders(nil, false)
 	s.handler = &engineHandler{srv: s}
 	s.loops.Store(new([]*loop))
 	return s, nil
 }
 
-// Start binds the listener and starts the event loops; it returns once the
-// server accepts connections, or with the error that prevented it.
+// Start starts the engine's delivery, binds the listener and starts the
+// event loops; it returns once the server accepts connections, or with
+// the error that prevented it.
 func (s *Server) Start() error {
+	if err := s.cfg.Broker.Start(s); err != nil {
+		return fmt.Errorf("server: broker: %w", err)
+	}
+	if !s.inline {
+		s.work = make(chan *request, s.cfg.WorkQueue)
+		s.workers.start(s, s.cfg.Workers)
+	}
+	s.sweepDone.Add(1)
+	go s.sweepInterest()
 	go func() {
-		s.runErr <- gnet.Run(s.handler, "tcp://"+s.cfg.Addr, gnet.WithOptions(gnet.Options{
+		err := gnet.Run(s.handler, "tcp://"+s.cfg.Addr, gnet.WithOptions(gnet.Options{
 			Multicore:    true,
 			NumEventLoop: s.cfg.Loops,
 			ReuseAddr:    true,
@@ -68,14 +98,35 @@ func (s *Server) Start() error {
 			Ticker:       true,
 			Logger:       gnetLogger{s.log},
 		}))
+		if err == nil && !s.draining.Load() {
+			// gnet stops its engine on its own after some failures (an
+			// accept error it does not survive) and then returns nil: a
+			// node that serves nothing must not look alive.
+			err = errors.New("server: the event engine stopped on its own (see the gnet log lines before)")
+		}
+		s.err = err
+		s.runErr <- err
+		close(s.done)
 	}()
 	select {
 	case <-s.booted:
-		s.log.Info("comet listening", "addr", s.addr, "loops", s.cfg.Loops)
+		s.log.Info("comet listening", "addr", s.addr, "loops", s.cfg.Loops, "inline engine", s.inline)
 		return nil
 	case err := <-s.runErr:
 		return fmt.Errorf("server: %w", err)
 	}
+}
+
+// Done is closed when the engine has stopped, asked to or not.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Err returns why the engine stopped when nobody asked it to; nil after a
+// Shutdown. Valid once Done is closed.
+func (s *Server) Err() error {
+	if s.draining.Load() {
+		return nil
+	}
+	return s.err
 }
 
 // Addr returns the address the server listens on, with the real port when
@@ -83,9 +134,10 @@ func (s *Server) Start() error {
 func (s *Server) Addr() string { return s.addr }
 
 // Shutdown drains the server: new connections are refused, WebSockets get a
-// 1001 close frame and a moment to answer, idle HTTP connections close.
-// It returns when every connection is gone or when ctx or the configured
-// drain deadline ends, then stops the event loops.
+// 1001 close frame and a moment to answer, parked polls are answered,
+// streams end, idle HTTP connections close. It returns when every
+// connection is gone or when ctx or the configured drain deadline ends,
+// then stops the event loops and the workers.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if !s.draining.CompareAndSwap(false, true) {
 		return errors.New("server: already shutting down")
@@ -101,10 +153,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for s.stats.connections.Load() > 0 {
+	for s.adm.conns.Load() > 0 {
 		select {
 		case <-ctx.Done():
-			s.log.Warn("drain deadline reached", "open", s.stats.connections.Load())
+			s.log.Warn("drain deadline reached", "open", s.adm.conns.Load())
+			return s.stop()
+		case <-s.done:
 			return s.stop()
 		case <-tick.C:
 		}
@@ -112,13 +166,29 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.stop()
 }
 
-// stop ends the engine and waits for gnet.Run to return.
+// stop ends the engine, waits for gnet.Run to return, then stops the
+// workers and the broker.
 func (s *Server) stop() error {
 	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := s.eng.Stop(stopCtx)
-	if runErr := <-s.runErr; err == nil {
-		err = runErr
+	var err error
+	select {
+	case <-s.done:
+		err = s.err
+	default:
+		err = s.eng.Stop(stopCtx)
+		if runErr := <-s.runErr; err == nil {
+			err = runErr
+		}
+	}
+	close(s.stopSweep)
+	s.sweepDone.Wait()
+	if s.work != nil {
+		close(s.work)
+		s.workers.wg.Wait()
+	}
+	if berr := s.cfg.Broker.Close(stopCtx); err == nil {
+		err = berr
 	}
 	s.log.Info("comet stopped")
 	return err
@@ -126,19 +196,39 @@ func (s *Server) stop() error {
 
 // drainSessions closes every session of the loop for shutdown.
 func (l *loop) drainSessions() {
-	// close edits l.sessions, so walk a copy.
+	// Closing edits l.sessions, so walk a copy.
 	sessions := append([]*session(nil), l.sessions...)
 	for _, s := range sessions {
 		switch {
-		case s.State() == conn.StateWebSocket:
-			s.close(conn.ReasonShutdown)
-		case s.kind == kindPoll && s.State() == conn.StateParked:
-			s.stream.keepAlive = false // answered, then closed
+		case s.kind == kindPoll && s.State() == conn.StateParked && s.http != nil:
+			s.http.keepAlive = false // answered, then closed
 			s.finishPoll()
-		case s.State() == conn.StateParked:
-			s.close(conn.ReasonShutdown) // streams: the last chunk, then close
+		case s.State() == conn.StateWebSocket, s.State() == conn.StateParked:
+			s.end(conn.ReasonShutdown) // WebSockets: 1001; streams: their trailer
 		default:
-			s.closeSocket(conn.ReasonShutdown)
+			s.Abort(conn.ReasonShutdown)
+			s.closeSocket()
+		}
+	}
+}
+
+// sweepInterest unsubscribes, at the engine, channels without local
+// subscribers for InterestLinger. It runs on its own goroutine: engine
+// calls may block.
+func (s *Server) sweepInterest() {
+	defer s.sweepDone.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var scratch []*interest
+	for {
+		select {
+		case <-s.stopSweep:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.BrokerTimeout)
+			cutoff := s.cfg.Now().UnixMilli() - s.cfg.InterestLinger.Milliseconds()
+			scratch = s.interest.sweep(ctx, s.cfg.Broker, cutoff, scratch)
+			cancel()
 		}
 	}
 }
@@ -146,6 +236,9 @@ func (l *loop) drainSessions() {
 // loopOf returns the loop state for a gnet event loop, creating it the
 // first time the loop is seen (gnet offers no list of its loops).
 func (s *Server) loopOf(el gnet.EventLoop) *loop {
+	if l := s.findLoop(el); l != nil {
+		return l
+	}
 	s.loopMu.Lock()
 	defer s.loopMu.Unlock()
 	if l := s.loopIdx[el]; l != nil {
@@ -157,4 +250,14 @@ func (s *Server) loopOf(el gnet.EventLoop) *loop {
 	grown := append(append(make([]*loop, 0, len(old)+1), old...), l)
 	s.loops.Store(&grown)
 	return l
+}
+
+// findLoop looks el up without a lock: loops are few and never removed.
+func (s *Server) findLoop(el gnet.EventLoop) *loop {
+	for _, l := range *s.loops.Load() {
+		if l.el == el {
+			return l
+		}
+	}
+	return nil
 }

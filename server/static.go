@@ -15,6 +15,7 @@ import (
 type staticFile struct {
 	contentType string
 	body        []byte
+	html        bool
 }
 
 func loadStatic() map[string]staticFile {
@@ -28,7 +29,7 @@ func loadStatic() map[string]staticFile {
 			return err
 		}
 		urlPath := strings.TrimPrefix(p, "static")
-		files[urlPath] = staticFile{contentType: contentTypeOf(p), body: body}
+		files[urlPath] = staticFile{contentType: contentTypeOf(p), body: body, html: path.Ext(p) == ".html"}
 		if path.Base(urlPath) == "index.html" {
 			files[path.Dir(urlPath)] = files[urlPath]
 		}
@@ -65,7 +66,12 @@ func (s *session) serveStatic(env *conn.Env, req *codec.Request) bool {
 		s.respondText(env, 405, []byte("Allow: GET, HEAD\r\n"))
 		return true
 	}
+	extra := append(s.loop.hdr[:0], "X-Content-Type-Options: nosniff\r\n"...)
+	if f.html {
+		extra = append(extra, s.loop.srv.pageHeaders...) // only this origin may frame our pages
+	}
+	s.loop.hdr = extra
 	// For HEAD, Respond announces the length and leaves the body out.
-	s.Respond(env, 200, f.contentType, []byte("X-Content-Type-Options: nosniff\r\n"), f.body)
+	s.Respond(env, 200, f.contentType, extra, f.body)
 	return true
 }

@@ -383,6 +383,9 @@ func (lr *lineReader) sseMsg() (string, trMsg, error) {
 			return "", trMsg{}, fmt.Errorf("malformed message event %+v", ev)
 		}
 		var m trMsg
+		if err := json.Unmarshal([]byte(ev.Data), &m); err == nil && m.Op == "epoch" {
+			continue // metadata: a stream began (its id already carries the epoch)
+		}
 		if err := json.Unmarshal([]byte(ev.Data), &m); err != nil || m.Op != "msg" {
 			return "", trMsg{}, fmt.Errorf("event data is not a msg: %q", ev.Data)
 		}
@@ -519,7 +522,7 @@ func (lr *lineReader) streamMsg(next func() (map[string]any, []byte, error)) (tr
 		if err != nil {
 			return trMsg{}, err
 		}
-		if m["op"] == "hb" {
+		if m["op"] == "hb" || m["op"] == "epoch" {
 			continue
 		}
 		var msg trMsg
@@ -628,17 +631,22 @@ func (ir *iframeReader) heartbeat() error {
 	return nil
 }
 
-// msg returns the next msg.
+// msg returns the next msg, past epoch events.
 func (ir *iframeReader) msg() (trMsg, error) {
-	b, err := ir.next()
-	if err != nil {
-		return trMsg{}, err
+	for {
+		b, err := ir.next()
+		if err != nil {
+			return trMsg{}, err
+		}
+		var m trMsg
+		if err := json.Unmarshal(b, &m); err == nil && m.Op == "epoch" {
+			continue
+		}
+		if err := json.Unmarshal(b, &m); err != nil || m.Op != "msg" {
+			return trMsg{}, fmt.Errorf("script argument is not a msg: %s", b)
+		}
+		return m, nil
 	}
-	var m trMsg
-	if err := json.Unmarshal(b, &m); err != nil || m.Op != "msg" {
-		return trMsg{}, fmt.Errorf("script argument is not a msg: %s", b)
-	}
-	return m, nil
 }
 
 // open returns the cursor of the open call.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/comet-im/comet/broker"
 )
 
 // The streaming transports: SSE, chunked /stream and the iframe
@@ -42,7 +44,9 @@ func TestSSEHeadersEventsHeartbeat(t *testing.T) {
 	if gap != nil || pos["news"].Seq != 0 {
 		t.Fatalf("open cursor %q gap %v", cursor, gap)
 	}
-	epoch := pos["news"].Epoch
+	if epoch := pos["news"].Epoch; !strings.HasPrefix(epoch, ".") {
+		t.Fatalf("a channel with no stream must open with an empty epoch, got %q", epoch)
+	}
 
 	// Idle: a heartbeat comment arrives (StreamHeartbeat 100ms).
 	ev, err := lr.event()
@@ -52,6 +56,12 @@ func TestSSEHeadersEventsHeartbeat(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		mustPublish(t, srv, "news", i)
 	}
+	// The ids carry the epoch of the stream the first publish began.
+	_, st, err := srv.cfg.Broker.History(context.Background(), "news", broker.HistoryOptions{}, nil)
+	if err != nil || st.Epoch == "" {
+		t.Fatalf("no stream after publishing: %+v %v", st, err)
+	}
+	epoch := st.Epoch
 	for i := uint64(1); i <= 3; i++ {
 		id, m, err := lr.sseMsg()
 		if err != nil {
@@ -211,13 +221,13 @@ func TestStreamChunkedFramingAndShutdown(t *testing.T) {
 func TestIframeEscapesHostilePayloads(t *testing.T) {
 	srv := startServer(t, Config{Tick: 10 * time.Millisecond, StreamHeartbeat: 100 * time.Millisecond})
 	c := dialRaw(t, srv.Addr())
-	c.get("/iframe?ch=i&cb=onComet")
+	c.get("/iframe?ch=i&cb=__comet1_1_1")
 	code, h := c.streamHead()
 	if code != 200 || h.Get("Content-Type") != "text/html; charset=utf-8" || h.Get("X-Content-Type-Options") != "nosniff" ||
 		h.Get("X-Accel-Buffering") != "no" {
 		t.Fatalf("iframe head: %d %v", code, h)
 	}
-	ir := &iframeReader{lr: c.lines(), cb: "onComet"}
+	ir := &iframeReader{lr: c.lines(), cb: "__comet1_1_1"}
 	if err := ir.readHead(); err != nil {
 		t.Fatal(err)
 	}
@@ -278,14 +288,17 @@ func TestIframeEscapesHostilePayloads(t *testing.T) {
 }
 
 // Hostile or malformed callback names are refused with 400 before any
-// stream starts; identifier paths up to 64 bytes are accepted.
+// stream starts: only the names comet.js generates (__comet, then digits
+// and underscores) are accepted, so another site cannot make our page
+// call functions of its choosing (cb=document.body.remove).
 func TestIframeRejectsHostileCallbacks(t *testing.T) {
 	srv := startServer(t, Config{})
 	addr := srv.Addr()
 	for _, cb := range []string{
 		"alert(1)", "a.b()", "1abc", "a..b", strings.Repeat("a", 65), "a-b", "",
 		".a", "a.", "a b", "</script>", "a;b", "a\x00", "a\nb", "a[0]", "a.1b", "é",
-		"x);alert(1);//",
+		"x);alert(1);//", "document.body.remove", "window.comet.push", "$", "__comet", "__comet1a",
+		"__comet" + strings.Repeat("1", 49), "onComet",
 	} {
 		status, hdr, body := trDo(t, "GET", trURL(addr, "/iframe", "ch", "i", "cb", cb), "")
 		if status != 400 || hdr.Get("Content-Type") != "application/json" {
@@ -302,7 +315,7 @@ func TestIframeRejectsHostileCallbacks(t *testing.T) {
 		t.Fatalf("curl cb=alert(1): %d %q", r.Status, r.Body)
 	}
 
-	for _, cb := range []string{"window.comet.push", "$", "_a.$b.c9", strings.Repeat("a", 64)} {
+	for _, cb := range []string{"__comet1_2_3", "__comet0", "__comet" + strings.Repeat("9", 48)} {
 		resp, lr := openStreamHTTP(t, trURL(addr, "/iframe", "ch", "i", "cb", cb))
 		if resp.StatusCode != 200 {
 			t.Fatalf("cb=%q: status %d", cb, resp.StatusCode)
@@ -394,7 +407,7 @@ func TestTransportShutdownDrains(t *testing.T) {
 	stream := dialRaw(t, addr)
 	stream.get("/stream?ch=bye")
 	iframe := dialRaw(t, addr)
-	iframe.get("/iframe?ch=bye&cb=f")
+	iframe.get("/iframe?ch=bye&cb=__comet1")
 	for _, c := range []*rawConn{sse, stream, iframe} {
 		if code, _ := c.streamHead(); code != 200 {
 			t.Fatalf("stream status %d", code)
@@ -407,7 +420,7 @@ func TestTransportShutdownDrains(t *testing.T) {
 	if m, _, err := stream.lines().ndjson(); err != nil || m["op"] != "open" {
 		t.Fatalf("stream open: %v %v", m, err)
 	}
-	ir := &iframeReader{lr: iframe.lines(), cb: "f"}
+	ir := &iframeReader{lr: iframe.lines(), cb: "__comet1"}
 	if err := ir.readHead(); err != nil {
 		t.Fatal(err)
 	}
@@ -421,8 +434,13 @@ func TestTransportShutdownDrains(t *testing.T) {
 	go func() { shut <- srv.Shutdown(context.Background()) }()
 
 	r := awaitPoll(t, done)
-	if !strings.Contains(r.a.Raw, `"msgs":[]`) || r.a.Cursor != openCursor {
-		t.Fatalf("parked poll at shutdown: %s", r.a.Raw)
+	// The channel has no stream: each cursor names an empty epoch of the
+	// time it was read, at seq 0.
+	_, pollPos := parseCursor(t, r.a.Cursor)
+	_, openPos := parseCursor(t, openCursor)
+	if !strings.Contains(r.a.Raw, `"msgs":[]`) || pollPos["bye"].Seq != 0 || openPos["bye"].Seq != 0 ||
+		!strings.HasPrefix(pollPos["bye"].Epoch, ".") {
+		t.Fatalf("parked poll at shutdown: %s (stream opened at %s)", r.a.Raw, openCursor)
 	}
 	if !r.a.Close {
 		t.Fatalf("poll answered at shutdown without Connection: close: %v", r.a.Header)

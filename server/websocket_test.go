@@ -218,7 +218,7 @@ func TestServerPingsAndDropsSilentClients(t *testing.T) {
 	got := make(chan string, 1)
 	go func() {
 		_ = alive.c.SetReadDeadline(time.Now().Add(readTimeout))
-		_, p, err := alive.c.ReadMessage()
+		p, err := alive.readMsg()
 		if err != nil {
 			got <- err.Error()
 			return

@@ -354,8 +354,9 @@ func TestNodeKeepalive(t *testing.T) {
 func TestPythonClient(t *testing.T) {
 	t.Parallel()
 	dir := requirePython(t)
-	srv := startServer(t, "-history-size", "5")
-	runClient(t, dir, []string{"COMET_URL=" + srv.URL, "COMET_TEST_HISTORY_SIZE=5", "PYTHONDONTWRITEBYTECODE=1"}, nil,
+	srv := startServer(t, "-history-size", "5", "-api-key", apiKey)
+	runClient(t, dir, []string{"COMET_URL=" + srv.URL, "COMET_TEST_HISTORY_SIZE=5", "PYTHONDONTWRITEBYTECODE=1",
+		"COMET_TEST_API_KEY=" + apiKey}, nil,
 		python, "-m", "unittest", "-v", "test_client.ClientTest", "test_client.ProtocolErrorTest")
 }
 

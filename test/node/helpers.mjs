@@ -84,15 +84,24 @@ export class Client {
     });
   }
 
-  // json resolves with the next message, which must be a JSON text message.
+  // json resolves with the next message, which must be a JSON text
+  // message. Epoch events (a channel's stream began) are checked, kept in
+  // this.epochs by channel, and skipped.
   async json(ms = DEFAULT_TIMEOUT) {
-    const m = await this.next(ms);
-    assert.equal(m.isBinary, false, 'expected a text message');
-    const text = m.data.toString('utf8');
-    try {
-      return JSON.parse(text);
-    } catch (err) {
-      throw new Error(`server sent invalid JSON: ${text}`);
+    for (;;) {
+      const m = await this.next(ms);
+      assert.equal(m.isBinary, false, 'expected a text message');
+      const text = m.data.toString('utf8');
+      let obj;
+      try {
+        obj = JSON.parse(text);
+      } catch (err) {
+        throw new Error(`server sent invalid JSON: ${text}`);
+      }
+      if (obj.op !== 'epoch') return obj;
+      assert.deepEqual(Object.keys(obj).sort(), ['ch', 'epoch', 'op'], `epoch event: ${text}`);
+      assert.ok(obj.epoch && !obj.epoch.startsWith('.'), `epoch event: ${text}`);
+      (this.epochs ??= new Map()).set(obj.ch, obj.epoch);
     }
   }
 

@@ -50,20 +50,33 @@ def uniq(prefix):
 
 
 def api_publish(base, channel, data):
+    """Publishes through the backend API; returns (status, seq)."""
     req = urllib.request.Request(
         base + "/api/publish",
         data=json.dumps({"channel": channel, "data": data}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json",
+                 "Authorization": "Bearer " + os.environ["COMET_TEST_API_KEY"]},
         method="POST",
     )
     with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
-        return resp.status, json.loads(resp.read())
+        body = json.loads(resp.read())
+        assert set(body) == {"seq", "epoch"} and body["epoch"], body
+        return resp.status, body["seq"]
 
 
 async def recv_json(ws, timeout=TIMEOUT):
-    msg = await asyncio.wait_for(ws.recv(), timeout)
-    assert isinstance(msg, str), f"expected a text message, got {msg!r}"
-    return json.loads(msg)
+    """The next message, past epoch events (a channel's stream began),
+    which are checked and kept in ws.comet_epochs by channel."""
+    while True:
+        msg = await asyncio.wait_for(ws.recv(), timeout)
+        assert isinstance(msg, str), f"expected a text message, got {msg!r}"
+        m = json.loads(msg)
+        if m.get("op") != "epoch":
+            return m
+        assert set(m) == {"op", "ch", "epoch"} and m["epoch"] and not m["epoch"].startswith("."), m
+        if not hasattr(ws, "comet_epochs"):
+            ws.comet_epochs = {}
+        ws.comet_epochs[m["ch"]] = m["epoch"]
 
 
 async def assert_silent(test, ws, seconds=0.2):
@@ -127,15 +140,19 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
                 await ws.send(json.dumps({"op": "pub", "ch": ch, "data": {"i": i}}))
             for i in range(1, 4):
                 check_msg(self, await recv_json(ws), ch, i, {"i": i})
+            # The channel had no stream when we joined (an empty epoch);
+            # the stream's epoch came with its first message.
+            self.assertTrue(epoch.startswith("."), epoch)
+            epoch = ws.comet_epochs[ch]
         for i in range(4, 7):
-            self.assertEqual(api_publish(self.base, ch, {"i": i}), (200, {"seq": i}))
+            self.assertEqual(api_publish(self.base, ch, {"i": i}), (200, i))
         async with self.connect() as ws:
             reply = await self.subscribe(ws, ch, id="again", since=3, epoch=epoch)
             self.assertEqual(reply, {"op": "sub", "id": "again", "ch": ch, "seq": 6, "epoch": epoch, "recovered": True})
             for i in range(4, 7):
                 check_msg(self, await recv_json(ws), ch, i, {"i": i})
             await assert_silent(self, ws)
-            self.assertEqual(api_publish(self.base, ch, "live"), (200, {"seq": 7}))
+            self.assertEqual(api_publish(self.base, ch, "live"), (200, 7))
             check_msg(self, await recv_json(ws), ch, 7, "live")
 
     async def test_recovery_fails_past_history(self):
@@ -144,7 +161,7 @@ class ClientTest(unittest.IsolatedAsyncioTestCase):
         async with self.connect() as ws:
             sub = await self.subscribe(ws, ch)
         for i in range(1, n + 1):
-            self.assertEqual(api_publish(self.base, ch, i), (200, {"seq": i}))
+            self.assertEqual(api_publish(self.base, ch, i), (200, i))
         async with self.connect() as ws:
             reply = await self.subscribe(ws, ch, since=1, epoch=sub["epoch"])
             self.assertEqual(reply["recovered"], False, reply)

@@ -629,10 +629,12 @@ export class Comet extends Emitter {
   }
 
   // _startPosition applies the position an SSE/iframe stream starts from
-  // (its open cursor) before the messages that follow it.
+  // (its open cursor) before the messages that follow it. An empty epoch
+  // ('.' and a time: the channel had no stream) may become a real one
+  // without a gap; the server says when one was lost (gapped).
   _startPosition(c, epoch, seq, gapped) {
     const prev = { epoch: c.epoch, seq: c.seq };
-    const epochChanged = c.epoch != null && c.epoch !== epoch;
+    const epochChanged = c.epoch != null && !c.epoch.startsWith('.') && c.epoch !== epoch;
     if (c.seq == null) c.seq = seq; // from now
     else if (epochChanged || (gapped && seq < c.seq)) c.seq = 0;
     c.epoch = epoch;
@@ -670,6 +672,9 @@ export class Comet extends Emitter {
       case 'sub':
         this._wsSubReply(m);
         return;
+      case 'epoch':
+        this._epochEvent(m);
+        return;
       case 'ok':
       case 'pong':
         this._wsReply(m);
@@ -695,7 +700,7 @@ export class Comet extends Emitter {
     if (c.sentSince === undefined) {
       c.seq = m.seq; // from now
     } else {
-      const epochChanged = c.epoch != null && c.epoch !== m.epoch;
+      const epochChanged = c.epoch != null && !c.epoch.startsWith('.') && c.epoch !== m.epoch;
       if (epochChanged || (m.recovered === false && m.seq < c.seq)) c.seq = 0;
       if (m.recovered === false || epochChanged) {
         recovered = false;
@@ -833,7 +838,19 @@ export class Comet extends Emitter {
       return;
     }
     if (m.op === 'hb') return;
+    if (m.op === 'epoch') {
+      this._epochEvent(m);
+      return;
+    }
     this._report('protocol', `unknown op ${JSON.stringify(m.op).slice(0, 40)}`);
+  }
+
+  // {"op":"epoch"}: the stream of a channel we joined while it had none
+  // began; its seqs, from 1, belong to this epoch.
+  _epochEvent(m) {
+    const c = this._channels.get(m.ch);
+    if (!c || typeof m.epoch !== 'string' || m.epoch === '' || m.epoch.startsWith('.')) return;
+    if (c.epoch == null || (c.epoch.startsWith('.') && !c.seq)) c.epoch = m.epoch;
   }
 
   // One long-poll answer: {cursor, msgs, gap}.
@@ -849,7 +866,7 @@ export class Comet extends Emitter {
     for (const p of positions) {
       const c = this._channels.get(p.channel);
       if (!c) continue;
-      const epochChanged = c.epoch != null && c.epoch !== p.epoch;
+      const epochChanged = c.epoch != null && !c.epoch.startsWith('.') && c.epoch !== p.epoch;
       const gapped = gaps.has(p.channel);
       if (gapped || epochChanged) {
         this._gap(c, { epoch: p.epoch, previousEpoch: c.epoch, since: c.seq, reason: epochChanged ? 'epoch changed' : 'history gap' });

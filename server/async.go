@@ -1,0 +1,236 @@
+package server
+
+import (
+	"context"
+	"sync"
+
+	"github.com/comet-im/comet/broker"
+	"github.com/comet-im/comet/protocol"
+)
+
+// The async completion path. A session asks for work that may block (an
+// engine call that goes to the network or a disk) by filling a request
+// and submitting it; the event loop goes on. A worker runs the request,
+// then posts it to the session's loop, where complete resumes the
+// session, unless the session closed or moved to another request
+// meanwhile (the generation check). An engine that never blocks
+// (broker.Inline) runs the request right away on the loop instead, so the
+// same code serves both, without a goroutine hop on the fast path.
+//
+// Requests come from a per-loop free list and keep their buffers, so the
+// steady state allocates nothing on either path.
+
+// op says what a request does and how its session resumes.
+type op uint8
+
+const (
+	opPublish op = iota // publish one message
+	opRead              // read history of some channels (a poll that may answer at once)
+	opJoin              // subscribe at the engine if needed, then read history, per channel
+)
+
+// request is one unit of async work and its result.
+type request struct {
+	s      *session
+	gen    uint32
+	op     op
+	async  bool     // counted in s.inflight until it completes
+	resync bool     // opJoin: an existing subscription joins again
+	next   *request // free list or mailbox chain
+
+	// opPublish
+	channel string
+	data    []byte
+	opts    broker.PublishOptions
+	id      string // the client's request id, echoed in the reply
+	from    publishFrom
+	pos     broker.Position
+	err     error
+
+	// opRead, opJoin: one entry per channel.
+	chans []chanRead
+	limit int
+}
+
+// chanRead is the reading of one channel: where the client stands, and
+// what the engine answered.
+type chanRead struct {
+	name     string
+	since    broker.Position
+	hasSince bool
+	interest *interest // opJoin: the node's interest; created: subscribe first
+	created  bool
+
+	pubs []*broker.Publication
+	st   broker.StreamState
+	rec  protocol.Recovery
+	err  error
+	held *joinWait // loop-owned: what the subscription held, between two passes
+}
+
+// reset clears r for reuse, keeping its buffers.
+func (r *request) reset() {
+	for i := range r.chans {
+		clear(r.chans[i].pubs)
+		r.chans[i] = chanRead{pubs: r.chans[i].pubs[:0]}
+	}
+	*r = request{chans: r.chans[:0]}
+}
+
+// addChan appends a channel to read and returns it.
+func (r *request) addChan(name string) *chanRead {
+	if len(r.chans) < cap(r.chans) {
+		r.chans = r.chans[:len(r.chans)+1]
+	} else {
+		r.chans = append(r.chans, chanRead{})
+	}
+	c := &r.chans[len(r.chans)-1]
+	pubs := c.pubs[:0]
+	*c = chanRead{name: name, pubs: pubs}
+	return c
+}
+
+// newRequest takes a request from the loop's free list for s.
+func (s *session) newRequest(o op) *request {
+	l := s.loop
+	r := l.freeReqs
+	if r != nil {
+		l.freeReqs = r.next
+		r.next = nil
+	} else {
+		r = &request{}
+	}
+	r.s, r.gen, r.op = s, s.gen, o
+	return r
+}
+
+// release returns r to its loop's free list. Loop-owned.
+func (l *loop) release(r *request) {
+	for i := range r.chans {
+		if cap(r.chans[i].pubs) > 1024 {
+			r.chans[i].pubs = nil // a rare huge read: let it go
+		}
+	}
+	r.reset()
+	r.next = l.freeReqs
+	l.freeReqs = r
+}
+
+// submit runs r: at once when the engine never blocks, else on a worker,
+// completing on the loop later. Loop-owned; the caller has finished with
+// the session's current input (the completion may write to it).
+func (s *session) submit(r *request) {
+	srv := s.loop.srv
+	if srv.inline {
+		r.run(srv)
+		s.loop.complete(r)
+		return
+	}
+	r.async = true
+	s.inflight++
+	select {
+	case srv.work <- r:
+	default:
+		// The node-wide queue is full: refuse instead of queueing without
+		// bound.
+		r.err = protocol.ErrBusy
+		for i := range r.chans {
+			r.chans[i].err = protocol.ErrBusy
+		}
+		s.loop.complete(r)
+	}
+}
+
+// workers runs queued requests until the server stops.
+type workers struct {
+	wg sync.WaitGroup
+}
+
+func (w *workers) start(srv *Server, n int) {
+	for range n {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			for r := range srv.work {
+				r.run(srv)
+				r.s.loop.post(nil, r)
+			}
+		}()
+	}
+}
+
+// run does r's work. It may block: it runs on a worker, or on the loop
+// when the engine is Inline.
+func (r *request) run(srv *Server) {
+	ctx, cancel := srv.callContext()
+	defer cancel()
+	b := srv.cfg.Broker
+	switch r.op {
+	case opPublish:
+		r.pos, r.err = b.Publish(ctx, r.channel, r.data, r.opts)
+	case opRead, opJoin:
+		for i := range r.chans {
+			c := &r.chans[i]
+			if r.op == opJoin && c.interest != nil {
+				if c.err = srv.awaitInterest(ctx, c.interest, c.created); c.err != nil {
+					continue
+				}
+			}
+			c.err = readRecovery(ctx, b, c, r.limit, srv.cfg.HistoryTTL.Milliseconds())
+		}
+	}
+}
+
+// callContext bounds one engine call. An inline engine never waits, so it
+// gets no timer (and no allocation).
+func (srv *Server) callContext() (context.Context, context.CancelFunc) {
+	if srv.inline {
+		return context.Background(), func() {}
+	}
+	return context.WithTimeout(context.Background(), srv.cfg.BrokerTimeout)
+}
+
+// awaitInterest makes sure the node's engine subscription to the channel
+// is active: the interest's creator subscribes, everyone else waits for
+// it. Only then may a join read history.
+func (srv *Server) awaitInterest(ctx context.Context, it *interest, created bool) error {
+	if created {
+		if err := srv.cfg.Broker.Subscribe(ctx, it.name); err != nil {
+			srv.interest.fail(it, err)
+			return err
+		}
+		close(it.ready)
+		return nil
+	}
+	select {
+	case <-it.ready:
+		return it.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// readRecovery reads channel c after the client's position and applies
+// the recovery rule; when the rule says the publications read are of no
+// use (another epoch), it reads again after the rule's position.
+func readRecovery(ctx context.Context, b broker.Broker, c *chanRead, limit int, ttl int64) error {
+	var err error
+	after := c.since.Seq
+	if !c.hasSince {
+		limit = 0 // from now: the stream's state is all it needs
+	}
+	c.pubs, c.st, err = b.History(ctx, c.name, broker.HistoryOptions{After: after, Limit: limit}, c.pubs[:0])
+	if err != nil {
+		return err
+	}
+	if !c.hasSince {
+		c.rec = protocol.Recovery{After: c.st.Top}
+		return nil
+	}
+	c.rec = protocol.Recover(c.since, c.st, ttl)
+	if c.rec.Reread {
+		clear(c.pubs)
+		c.pubs, c.st, err = b.History(ctx, c.name, broker.HistoryOptions{After: c.rec.After, Limit: limit}, c.pubs[:0])
+	}
+	return err
+}

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"strings"
+
+	"github.com/comet-im/comet/conn"
+	"github.com/comet-im/comet/protocol"
+)
+
+// The loop's hub: for each channel with local subscribers, the list of
+// them, and the fan-out that writes a message to all of them.
+
+// localChannel lists this loop's subscribers of one channel.
+type localChannel struct {
+	name string
+	it   *interest
+	subs []localSub
+}
+
+// localSub is one subscription; ref indexes the matching entry in s.subs.
+type localSub struct {
+	s   *session
+	ref int32
+}
+
+// sessionSub is one of a session's subscriptions; pos indexes lc.subs.
+// epoch and seq are the position the client has: the last publication
+// written to it (for a parked poll, acknowledged by its cursor). They are
+// what de-duplicates live messages against replays, and what cursors say.
+type sessionSub struct {
+	lc    *localChannel
+	epoch string
+	seq   uint64
+	join  *joinWait // non-nil while a join waits for the engine
+	pos   int32
+	gap   bool // history did not reach back to the requested position
+}
+
+// joinWait holds the live messages that arrive while a subscription waits
+// for the engine's answer: they are written after the replay, de-duplicated
+// by seq. Bounded: past the bound the join reads history again instead.
+type joinWait struct {
+	held     []*message
+	overflow bool
+}
+
+// maxHeld bounds the messages a join holds.
+const maxHeld = 1024
+
+func (w *joinWait) hold(m *message) {
+	if len(w.held) >= maxHeld {
+		w.overflow = true
+		return
+	}
+	w.held = append(w.held, m)
+}
+
+// subscribe adds a subscription of s to channel name (not yet delivered
+// to: the caller joins it) and returns its index in s.subs, the node's
+// interest, and whether that interest is new (the join subscribes at the
+// engine). name may alias request bytes: it is copied when kept.
+func (l *loop) subscribe(s *session, name string) (int, *interest, bool) {
+	lc := l.hub[name]
+	created := false
+	if lc == nil {
+		var it *interest
+		it, created = l.srv.interest.add(strings.Clone(name), l.bit)
+		lc = &localChannel{name: it.name, it: it}
+		l.hub[lc.name] = lc
+	}
+	s.subs = append(s.subs, sessionSub{lc: lc, pos: int32(len(lc.subs))})
+	lc.subs = append(lc.subs, localSub{s: s, ref: int32(len(s.subs) - 1)})
+	return len(s.subs) - 1, lc.it, created
+}
+
+// unsubscribe removes the i-th subscription of s in O(1).
+func (l *loop) unsubscribe(s *session, i int) {
+	ss := s.subs[i]
+	lc := ss.lc
+	// Swap-remove from the channel's list, fixing the moved entry's back
+	// reference in its session.
+	last := len(lc.subs) - 1
+	if int(ss.pos) != last {
+		moved := lc.subs[last]
+		lc.subs[ss.pos] = moved
+		moved.s.subs[moved.ref].pos = ss.pos
+	}
+	lc.subs[last] = localSub{}
+	lc.subs = lc.subs[:last]
+	// Swap-remove from the session's list likewise.
+	lastS := len(s.subs) - 1
+	if i != lastS {
+		moved := s.subs[lastS]
+		s.subs[i] = moved
+		moved.lc.subs[moved.pos].ref = int32(i)
+	}
+	s.subs[lastS] = sessionSub{}
+	s.subs = s.subs[:lastS]
+
+	if len(lc.subs) == 0 {
+		delete(l.hub, lc.name)
+		l.srv.interest.remove(lc.it, l.bit, l.nowMillis())
+	}
+}
+
+// subIndex returns the index of s's subscription to channel name, or -1.
+func (s *session) subIndex(name string) int {
+	for i := range s.subs {
+		if s.subs[i].lc.name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// deliver writes one message's shared bytes to every local subscriber.
+// It allocates nothing: gnet copies only what the socket does not take at
+// once.
+func (l *loop) deliver(m *message) {
+	lc := l.hub[m.pub.Channel]
+	if lc == nil {
+		return
+	}
+	written := 0
+	for i := 0; i < len(lc.subs); {
+		s := lc.subs[i].s
+		ss := &s.subs[lc.subs[i].ref]
+		switch {
+		case ss.join != nil:
+			ss.join.hold(m)
+		case s.kind == kindPoll:
+			// Answered once the whole batch is in, so one answer carries
+			// every message that arrived together.
+			s.markReady()
+		case m.pub.Seq == 0: // ephemeral: live only, no position
+			s.transport().write(s, m)
+			written++
+		default:
+			switch s.take(ss, m) {
+			case protocol.LiveDeliver, protocol.LiveAdopt:
+				written++
+			case protocol.LiveGap:
+				l.gaps = append(l.gaps, gapAt{s, lc.name})
+			}
+		}
+		if !s.isGone() && s.State() != conn.StateClosed && s.overBudget() {
+			l.slow = append(l.slow, s)
+		}
+		// A failed write makes gnet close the connection at once, calling
+		// OnClose from inside Write, which swap-removes s from lc.subs: the
+		// entry at i is then the last subscriber, not served yet.
+		if i < len(lc.subs) && lc.subs[i].s == s {
+			i++
+		}
+	}
+	l.stats.delivered.add(int64(written))
+	// Closing and resyncing edit subscriber lists, so they wait until the
+	// walk is done.
+	for _, s := range l.slow {
+		s.end(conn.ReasonSlowConsumer)
+	}
+	clear(l.slow)
+	l.slow = l.slow[:0]
+	for _, g := range l.gaps {
+		g.s.resync(g.channel)
+	}
+	clear(l.gaps)
+	l.gaps = l.gaps[:0]
+}
+
+// gapAt is a subscription that saw a live message it cannot take: some
+// publications are missing before it.
+type gapAt struct {
+	s       *session
+	channel string
+}

@@ -1,0 +1,32 @@
+package server
+
+import (
+	"context"
+
+	"github.com/comet-im/comet/broker"
+	"github.com/comet-im/comet/protocol"
+)
+
+// Publish publishes data (a JSON text) to channel name from the backend
+// side of the node, as POST /api/publish does, and returns its seq. It
+// may block on the engine; call it from any goroutine but an event loop.
+func (s *Server) Publish(name string, data []byte) (uint64, error) {
+	if !protocol.ValidChannel(name) {
+		return 0, protocol.ErrBadChannel
+	}
+	compact, err := protocol.AppendCompactJSON(nil, data, s.cfg.MaxJSONDepth)
+	if err != nil {
+		return 0, err
+	}
+	if len(compact) > s.cfg.MaxMessageBytes {
+		return 0, protocol.ErrPayloadTooBig
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.BrokerTimeout)
+	defer cancel()
+	pos, err := s.cfg.Broker.Publish(ctx, name, compact, broker.PublishOptions{})
+	if err != nil {
+		return 0, err
+	}
+	s.stats.published.Add(1)
+	return pos.Seq, nil
+}
