@@ -62,7 +62,7 @@ func TestChurnKeepsStableSubscribersWhole(t *testing.T) {
 	stop := make(chan struct{})
 	churned := make(chan int)
 	var opened atomic.Int64 // churning connections so far: publishing waits for them
-	go func() { // open and close subscribers, some mid-subscribe, until told to stop
+	go func() {             // open and close subscribers, some mid-subscribe, until told to stop
 		rng := rand.New(rand.NewSource(1))
 		n := 0
 		var open []net.Conn
