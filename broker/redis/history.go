@@ -23,7 +23,7 @@ func (b *Broker) History(ctx context.Context, channel string, opts broker.Histor
 // another epoch, it reads that epoch from its start (recovery).
 func (b *Broker) readStream(ctx context.Context, channel string, after uint64, limit int, epoch string, dst []*broker.Publication) ([]*broker.Publication, broker.StreamState, error) {
 	var st broker.StreamState
-	k, err := b.keysFor(channel, "")
+	k, err := b.keysFor(channel, "", 0)
 	if err != nil {
 		return dst, st, err
 	}

@@ -87,15 +87,16 @@ func unescapeName(s string) string {
 }
 
 // channelKeys are the keys and topic of one channel, sliced out of one
-// allocation.
+// allocation, which Publish extends with its other strings.
 type channelKeys struct {
 	meta, stream, topic, idem string
 	tag                       string // the escaped name: what the slot is computed from
+	buf                       []byte // the backing array, with the spare room asked for
 }
 
 // keysFor builds the keys of channel; idem is the idempotency key ("" for
-// none).
-func (b *Broker) keysFor(channel, idem string) (channelKeys, error) {
+// none). extra is room to leave in buf for the caller's appends.
+func (b *Broker) keysFor(channel, idem string, extra int) (channelKeys, error) {
 	if channel == "" {
 		return channelKeys{}, errEmptyChannel
 	}
@@ -105,8 +106,7 @@ func (b *Broker) keysFor(channel, idem string) (channelKeys, error) {
 	p := b.cfg.Prefix
 	// Escaping at most triples the name; four copies of prefix{name}.
 	n := 4*(len(p)+2+3*len(channel)) + len(sufMeta) + len(sufStream) + len(sufTopic) + len(sufIdem) + len(idem)
-	buf := make([]byte, 0, n)
-	start := len(buf)
+	buf := make([]byte, 0, n+extra)
 	buf = append(buf, p...)
 	buf = append(buf, '{')
 	tagStart := len(buf)
@@ -116,25 +116,29 @@ func (b *Broker) keysFor(channel, idem string) (channelKeys, error) {
 	base := len(buf) // prefix{name}
 	buf = append(buf, sufMeta...)
 	metaEnd := len(buf)
-	buf = append(buf, buf[start:base]...)
+	buf = append(buf, buf[:base]...)
 	buf = append(buf, sufStream...)
 	streamEnd := len(buf)
-	buf = append(buf, buf[start:base]...)
+	buf = append(buf, buf[:base]...)
 	buf = append(buf, sufTopic...)
 	topicEnd := len(buf)
 	idemEnd := topicEnd
 	if idem != "" {
-		buf = append(buf, buf[start:base]...)
+		buf = append(buf, buf[:base]...)
 		buf = append(buf, sufIdem...)
 		buf = append(buf, idem...)
 		idemEnd = len(buf)
 	}
+	// The strings view buf. Callers only append past its length, so the
+	// bytes under them never change (if an append outgrew the capacity,
+	// they would keep viewing the old array, unchanged too).
 	s := unsafe.String(unsafe.SliceData(buf), len(buf))
 	k := channelKeys{
 		tag:    s[tagStart:tagEnd],
-		meta:   s[start:metaEnd],
+		meta:   s[:metaEnd],
 		stream: s[metaEnd:streamEnd],
 		topic:  s[streamEnd:topicEnd],
+		buf:    buf,
 	}
 	if idem != "" {
 		k.idem = s[topicEnd:idemEnd]

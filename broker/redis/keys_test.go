@@ -46,7 +46,7 @@ func TestTopicRoundTrip(t *testing.T) {
 	b := &Broker{cfg: Config{Prefix: "p:"}}
 	for _, name := range []string{"room:1", "a}b", "%"} {
 		topic, _ := b.topicOf(name)
-		k, _ := b.keysFor(name, "")
+		k, _ := b.keysFor(name, "", 0)
 		if topic != k.topic {
 			t.Errorf("%q: topicOf %q, keysFor %q", name, topic, k.topic)
 		}

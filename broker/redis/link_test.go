@@ -154,7 +154,7 @@ func TestGapOnLiveLinkIsReadBack(t *testing.T) {
 	}
 	pos1, _ := b.Publish(context.Background(), "ch", []byte(`1`), broker.PublishOptions{})
 	// Publish 2 through the script with a topic nobody listens to.
-	k, _ := b.keysFor("ch", "")
+	k, _ := b.keysFor("ch", "", 0)
 	res := publishScript.Exec(context.Background(), b.client, []string{k.meta, k.stream, k.meta},
 		[]string{"", newEpoch(), string(appendBlob(nil, []byte(`2`), nil)), b.argSize, b.argTTL, b.argMetaTTL, "0", "elsewhere", b.pubCmd, "0"})
 	if err := res.Error(); err != nil {

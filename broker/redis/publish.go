@@ -24,7 +24,8 @@ func (b *Broker) Publish(ctx context.Context, channel string, data []byte, opts 
 	if opts.Ephemeral {
 		idem = "" // nothing is stored, so there is nothing to de-duplicate
 	}
-	k, err := b.keysFor(channel, idem)
+	// The keys, the epoch and the encoded publication share one buffer.
+	k, err := b.keysFor(channel, idem, maxEpochLen+blobLen(data, opts.Publisher))
 	if err != nil {
 		return broker.Position{}, err
 	}
@@ -43,12 +44,20 @@ func (b *Broker) Publish(ctx context.Context, channel string, data []byte, opts 
 	if opts.Ephemeral {
 		ephemeral = "1"
 	}
-	blob := appendBlob(make([]byte, 0, blobLen(data, opts.Publisher)), data, opts.Publisher)
+	buf := k.buf
+	start := len(buf)
+	buf = appendEpoch(buf)
+	epochEnd := len(buf)
+	buf = appendBlob(buf, data, opts.Publisher)
+	all := stringOf(buf)
+	epoch, blob := all[start:epochEnd], all[epochEnd:]
 
 	ctx, cancel := b.withTimeout(ctx)
 	defer cancel()
-	keys := []string{k.meta, k.stream, idemKey}
-	args := []string{b.nowArg(), newEpoch(), stringOf(blob), size, ttl, b.argMetaTTL, window, k.topic, b.pubCmd, ephemeral}
+	// One array for the keys and the arguments.
+	kv := [...]string{k.meta, k.stream, idemKey,
+		b.nowArg(), epoch, blob, size, ttl, b.argMetaTTL, window, k.topic, b.pubCmd, ephemeral}
+	keys, args := kv[:3:3], kv[3:]
 	arr, err := publishScript.Exec(ctx, b.client, keys, args).ToArray()
 	if err != nil && k.idem != "" && retryable(ctx, err) {
 		// A connection that died under the call (Redis restarted) may or

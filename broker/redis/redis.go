@@ -181,8 +181,12 @@ func (b *Broker) errClosed(op string) error {
 	return fmt.Errorf("redis: %s: %w", op, broker.ErrClosed)
 }
 
-// withTimeout bounds ctx by the configured call timeout.
+// withTimeout bounds ctx by the configured call timeout; a caller's
+// deadline that comes sooner is kept as it is (no timer to set).
 func (b *Broker) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= b.cfg.Timeout {
+		return ctx, func() {}
+	}
 	return context.WithTimeout(ctx, b.cfg.Timeout)
 }
 
@@ -196,7 +200,13 @@ func (b *Broker) nowArg() string {
 
 // newEpoch returns a random epoch, used only when the channel has none.
 // It is base-36 digits and letters: it never needs escaping in a cursor.
-func newEpoch() string { return strconv.FormatUint(rand.Uint64(), 36) }
+func newEpoch() string { return string(appendEpoch(nil)) }
+
+// appendEpoch appends a new random epoch, at most maxEpochLen bytes.
+func appendEpoch(dst []byte) []byte { return strconv.AppendUint(dst, rand.Uint64(), 36) }
+
+// maxEpochLen is the length of the largest uint64 in base 36.
+const maxEpochLen = 13
 
 // millis is d in whole milliseconds, at least 1 (PEXPIRE 0 deletes).
 func millis(d time.Duration) int64 { return max(d.Milliseconds(), 1) }
