@@ -136,3 +136,21 @@ func BenchmarkHistory100(b *testing.B) {
 type handlerFunc func(*broker.Publication)
 
 func (f handlerFunc) OnPublication(p *broker.Publication) { f(p) }
+
+// BenchmarkPing is the yardstick for the others: a PING through the same
+// client, 16 callers. Divide by it to compare machines.
+func BenchmarkPing(b *testing.B) {
+	srv := testredis.Start(b, testredis.Options{})
+	br := open(b, testConfig(srv.Addr()))
+	c := br.client
+	b.ReportAllocs()
+	cpu, _ := srv.CPUTime()
+	b.ResetTimer()
+	runConcurrently(b.N, 16, func(int) {
+		if err := c.Do(context.Background(), c.B().Ping().Build()).Error(); err != nil {
+			b.Error(err)
+		}
+	})
+	b.StopTimer()
+	reportRedisCPU(b, srv, cpu)
+}

@@ -34,50 +34,77 @@ if ARGV[7] ~= '0' then
   end
 end
 
-local m = redis.call('HMGET', KEYS[1], 'e', 't')
+local m = redis.call('HMGET', KEYS[1], 'e', 't', 'l', 'x', 's')
 local epoch = m[1]
+local size = tonumber(ARGV[4])
+local ttl = tonumber(ARGV[5])
+local metattl = math.max(tonumber(ARGV[6]), ttl)
+local upkeep = false
 if not epoch then
   epoch = ARGV[2]
   -- A stream left from an expired epoch would hold higher ids.
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'e', epoch, 'c', now)
-elseif m[2] and tonumber(m[2]) > now then
-  -- Times never go back within a channel (history expiry relies on it).
-  now = tonumber(m[2])
+  upkeep = true
+else
+  if m[2] and tonumber(m[2]) > now then
+    -- Times never go back within a channel (history expiry relies on it).
+    now = tonumber(m[2])
+  end
+  -- Upkeep (expiring the head, extending the keys' lives) runs at most
+  -- every ttl/8, not on every publish: it is most of a publish's cost.
+  -- A changed ttl needs it at once.
+  upkeep = tonumber(m[3]) ~= ttl or not m[4] or now - tonumber(m[4]) >= ttl / 8
 end
-local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
-local size = tonumber(ARGV[4])
-local ttl = tonumber(ARGV[5])
-redis.call('HSET', KEYS[1], 't', now, 'l', ttl)
-redis.call('PEXPIRE', KEYS[1], math.max(tonumber(ARGV[6]), ttl))
+-- The script is atomic: read, add one, write back with the rest.
+local seq = tonumber(m[5] or '0') + 1
 
 if size > 0 then
-  -- Drop the head entries older than ttl, in bounded steps: entries are in
-  -- time order, and each is dropped once.
-  local cutoff = now - ttl
-  local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
-  if #head > 0 and tonumber(head[1][2][2]) < cutoff then
-    local last = head[1][1]
-    local keep = nil
-    for _ = 1, 64 do
-      local batch = redis.call('XRANGE', KEYS[2], '(' .. last, '+', 'COUNT', 64)
-      if #batch == 0 then break end
-      for _, e in ipairs(batch) do
-        if tonumber(e[2][2]) >= cutoff then keep = e[1] break end
-        last = e[1]
+  if upkeep then
+    -- Drop the head entries older than ttl, in bounded steps: entries are
+    -- in time order, and each is dropped once.
+    local cutoff = now - ttl
+    local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+    if #head > 0 and tonumber(head[1][2][2]) < cutoff then
+      local last = head[1][1]
+      local keep = nil
+      for _ = 1, 64 do
+        local batch = redis.call('XRANGE', KEYS[2], '(' .. last, '+', 'COUNT', 64)
+        if #batch == 0 then break end
+        for _, e in ipairs(batch) do
+          if tonumber(e[2][2]) >= cutoff then keep = e[1] break end
+          last = e[1]
+        end
+        if keep then break end
       end
-      if keep then break end
-    end
-    if keep then
-      redis.call('XTRIM', KEYS[2], 'MINID', keep)
-    else
-      redis.call('XTRIM', KEYS[2], 'MINID', (tonumber(string.match(last, '^(%d+)')) + 1) .. '-0')
+      if keep then
+        redis.call('XTRIM', KEYS[2], 'MINID', keep)
+      else
+        redis.call('XTRIM', KEYS[2], 'MINID', (tonumber(string.match(last, '^(%d+)')) + 1) .. '-0')
+      end
     end
   end
   redis.call('XADD', KEYS[2], 'MAXLEN', size, seq .. '-0', 't', now, 'd', ARGV[3])
-  redis.call('PEXPIRE', KEYS[2], ttl)
+  if upkeep then
+    -- Until the next upkeep, at most ttl/8 from now, publishes do not
+    -- extend the lives: the margin covers them.
+    redis.call('PEXPIRE', KEYS[2], ttl + math.ceil(ttl / 8))
+  end
 else
   redis.call('DEL', KEYS[2])
+  -- The next publish with history creates the stream: it must set its ttl.
+  upkeep = true
+end
+if upkeep then
+  if size > 0 then
+    redis.call('HSET', KEYS[1], 's', seq, 't', now, 'l', ttl, 'x', now)
+  else
+    redis.call('HSET', KEYS[1], 's', seq, 't', now, 'l', ttl)
+    redis.call('HDEL', KEYS[1], 'x')
+  end
+  redis.call('PEXPIRE', KEYS[1], metattl + math.ceil(ttl / 8))
+else
+  redis.call('HSET', KEYS[1], 's', seq, 't', now)
 end
 
 redis.call(ARGV[9], ARGV[8], seq .. ':' .. epoch .. ':' .. now .. ':' .. ARGV[3])
