@@ -94,6 +94,7 @@ func BenchmarkAppend(b *testing.B) {
 // iteration fills a new store; run it with -benchtime 1x.
 func BenchmarkFootprint(b *testing.B) {
 	m := Message{Conversation: "dm:a:b", From: "sender", Payload: benchPayload}
+	b.ReportAllocs()
 	for range b.N {
 		dir := b.TempDir()
 		d := openBench(b, dir, DurabilityOS)

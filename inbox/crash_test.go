@@ -142,11 +142,13 @@ func runCrashChild(t *testing.T, dir string, pol Durability) []crashAck {
 	deadline := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
 	defer deadline.Stop()
 	var acks []crashAck
+	var other []string // the child's test output, for a failure message
 	killed := false
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		if len(f) != 5 || f[0] != "ack" {
+			other = append(other, sc.Text())
 			continue
 		}
 		var a crashAck
@@ -167,7 +169,7 @@ func runCrashChild(t *testing.T, dir string, pol Durability) []crashAck {
 	}
 	err = cmd.Wait()
 	if !killed {
-		t.Fatalf("child ended before %d acknowledgements: %v", crashKillAfter, err)
+		t.Fatalf("child ended before %d acknowledgements: %v\n%s", crashKillAfter, err, strings.Join(other, "\n"))
 	}
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("child was not killed by SIGKILL: %v", err)
