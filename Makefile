@@ -5,6 +5,8 @@ FUZZTIME ?= 30s
 BENCH    ?= .
 COUNT    ?= 6
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# The server tests that run again on the delayed engine in make test.
+ASYNC_TESTS ?= Transport|Poll|SSE|Stream|Iframe|Recovery|Send|Protocol|Mixed|Slow|Shutdown|Churn|Subscribe
 
 .PHONY: all build run test test-deps bench bench-compare fuzz lint cover clean
 
@@ -22,6 +24,10 @@ test-deps:
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -shuffle=on -count=1 -timeout 20m ./...
+	# The transports and recovery again, on an engine that answers late
+	# (server/delayed_test.go): the async completion path, end to end.
+	COMET_TEST_ENGINE=delayed $(GO) test -race -count=1 -timeout 20m \
+		-run '$(ASYNC_TESTS)' ./server
 	# Allocation budgets, without the race detector (which allocates itself).
 	$(GO) test -count=1 -run 'ZeroAllocs|AllocatesNothing' ./codec ./conn ./server
 

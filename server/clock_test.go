@@ -35,6 +35,9 @@ func (c *testClock) Advance(d time.Duration) {
 func engineOf(t testing.TB, srv *Server) *memory.Broker {
 	t.Helper()
 	b, ok := srv.cfg.Broker.(*memory.Broker)
+	if d, delayed := srv.cfg.Broker.(*delayedEngine); delayed {
+		b, ok = d.Broker, true
+	}
 	if !ok {
 		t.Fatalf("the server runs on %T, not the memory engine", srv.cfg.Broker)
 	}

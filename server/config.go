@@ -261,11 +261,9 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ticks converts a duration to wheel ticks, at least one.
+// ticks converts a duration to wheel ticks, rounded up and plus one: a
+// timer scheduled in the middle of a tick must not fire before d has
+// passed (a poll held for wait=1 is held at least a second).
 func (c *Config) ticks(d time.Duration) int64 {
-	t := int64(d / c.Tick)
-	if t < 1 {
-		t = 1
-	}
-	return t
+	return int64((d+c.Tick-1)/c.Tick) + 1
 }

@@ -22,7 +22,10 @@ import (
 // readers light; the protocol checks above use gorilla.
 func TestFanOutThousandByThousand(t *testing.T) {
 	const subs, msgs = 1000, 1000
-	srv := startServer(t, Config{Loops: 2, MaxOutboundBytes: 8 << 20})
+	// Pings wait behind the messages queued for a reader; under -race on a
+	// loaded machine a thousand readers may take longer than PongTimeout
+	// to reach one. Heartbeats have their own tests.
+	srv := startServer(t, Config{Loops: 2, MaxOutboundBytes: 8 << 20, PingInterval: 10 * time.Minute})
 	conns := make([]net.Conn, subs)
 	for i := range conns {
 		c, _, _, err := ws.Dial(context.Background(), "ws://"+srv.Addr()+"/ws")

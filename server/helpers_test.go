@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/comet-im/comet/broker"
 	"github.com/comet-im/comet/broker/memory"
 	"github.com/comet-im/comet/codec"
 	"github.com/gobwas/ws"
@@ -67,12 +68,16 @@ func startServerExact(t testing.TB, cfg Config) *Server {
 }
 
 // newMemoryEngine returns the in-process engine with cfg's history
-// settings, as cmd/comet wires it.
-func newMemoryEngine(t testing.TB, cfg Config) *memory.Broker {
+// settings, as cmd/comet wires it; with COMET_TEST_ENGINE=delayed, behind
+// delayedEngine.
+func newMemoryEngine(t testing.TB, cfg Config) broker.Broker {
 	t.Helper()
 	b, err := memory.New(memory.Config{HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, Now: cfg.Now})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if delayedEngines() {
+		return newDelayedEngine(b)
 	}
 	return b
 }

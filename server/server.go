@@ -40,13 +40,15 @@ type Server struct {
 	loopIdx map[gnet.EventLoop]*loop
 	loops   atomic.Pointer[[]*loop]
 
-	static       map[string]staticFile
-	frameHeaders []byte // for the iframe transport's page
-	pageHeaders  []byte // for every other HTML answer
-	draining     atomic.Bool
-	stopSweep    chan struct{}
-	sweepDone    sync.WaitGroup
-	stats        serverStats
+	static        map[string]staticFile
+	frameHeaders  []byte // for the iframe transport's page
+	pageHeaders   []byte // for every other HTML answer
+	draining      atomic.Bool
+	acceptBackoff acceptBackoff
+	acceptWarn    *rateLimited
+	stopSweep     chan struct{}
+	sweepDone     sync.WaitGroup
+	stats         serverStats
 }
 
 // New validates cfg and returns a server ready to Start.
@@ -71,6 +73,8 @@ func New(cfg Config) (*Server, error) {
 	s.adm.init()
 	s.frameHeaders = frameHeaders(cfg.AllowedOrigins, true)
 	s.pageHeaders = frameHeaders(nil, false)
+	s.acceptWarn = newRateLimited(s.log, slog.LevelWarn,
+		"out of file descriptors: shedding new connections and pausing accepts", 5*time.Second)
 	s.handler = &engineHandler{srv: s}
 	s.loops.Store(new([]*loop))
 	return s, nil
@@ -91,12 +95,13 @@ func (s *Server) Start() error {
 	go s.sweepInterest()
 	go func() {
 		err := gnet.Run(s.handler, "tcp://"+s.cfg.Addr, gnet.WithOptions(gnet.Options{
-			Multicore:    true,
-			NumEventLoop: s.cfg.Loops,
-			ReuseAddr:    true,
-			TCPNoDelay:   gnet.TCPNoDelay,
-			Ticker:       true,
-			Logger:       gnetLogger{s.log},
+			Multicore:          true,
+			NumEventLoop:       s.cfg.Loops,
+			ReuseAddr:          true,
+			TCPNoDelay:         gnet.TCPNoDelay,
+			Ticker:             true,
+			Logger:             gnetLogger{s.log},
+			AcceptErrorHandler: s.onAcceptError,
 		}))
 		if err == nil && !s.draining.Load() {
 			// gnet stops its engine on its own after some failures (an

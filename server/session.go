@@ -83,6 +83,12 @@ func (s *session) onTimer() {
 	cfg := &s.loop.srv.cfg
 	switch s.phase {
 	case phaseRequest:
+		if s.has(flagThrottled) {
+			// Its answers have not been read for a whole request deadline.
+			s.Abort(conn.ReasonSlowConsumer)
+			s.closeSocket()
+			return
+		}
 		if s.State() != conn.StateHead {
 			return
 		}
@@ -272,6 +278,10 @@ func (s *session) throttle() {
 		return
 	}
 	s.Park()
+	// And stop reading from the socket: what the client still sends waits
+	// in the kernel, whose window then stops the client (TCP flow control),
+	// instead of in gnet's buffer.
+	_ = s.gc.PauseRead()
 	s.flags |= flagThrottled
 	s.loop.throttled = append(s.loop.throttled, s)
 }
@@ -287,6 +297,7 @@ func (l *loop) resumeThrottled() {
 		default:
 			s.flags &^= flagThrottled
 			s.Unpark(true)
+			_ = s.gc.ResumeRead()
 			_ = s.gc.Wake(nil) // the pipelined requests wait in gnet's buffer
 		}
 	}

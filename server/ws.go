@@ -64,6 +64,10 @@ func (s *session) subscribe(env *conn.Env, m *protocol.ClientMessage) {
 		s.replyErr(env, m.ID, protocol.ErrTooManySubs)
 		return
 	}
+	if !protocol.ValidEpoch(m.Epoch) { // the same limit as in HTTP cursors
+		s.replyErr(env, m.ID, protocol.ErrorOf(protocol.ErrBadPosition))
+		return
+	}
 	r := s.newRequest(opJoin)
 	r.id = m.ID
 	r.limit = s.replayLimit()
