@@ -58,6 +58,22 @@ type Limits struct {
 	MaxTargetBytes int
 }
 
+// withDefaults returns the limits with zero or negative fields replaced by
+// their defaults.
+func (l Limits) withDefaults() (maxHead, maxHeaders, maxTarget int) {
+	maxHead, maxHeaders, maxTarget = l.MaxHeaderBytes, l.MaxHeaders, l.MaxTargetBytes
+	if maxHead <= 0 {
+		maxHead = defaultMaxHeaderBytes
+	}
+	if maxHeaders <= 0 {
+		maxHeaders = defaultMaxHeaders
+	}
+	if maxTarget <= 0 {
+		maxTarget = defaultMaxTargetBytes
+	}
+	return maxHead, maxHeaders, maxTarget
+}
+
 // Reset clears r for reuse, keeping the capacity of r.Headers.
 func (r *Request) Reset() {
 	*r = Request{Headers: r.Headers[:0], ContentLength: -1}
@@ -116,16 +132,7 @@ type headState struct {
 //     is an origin server, not a proxy, so absolute-form would only add a
 //     second, conflicting source of the authority.
 func ParseRequest(b []byte, r *Request, lim Limits) (n int, err error) {
-	maxHead, maxHeaders, maxTarget := lim.MaxHeaderBytes, lim.MaxHeaders, lim.MaxTargetBytes
-	if maxHead <= 0 {
-		maxHead = defaultMaxHeaderBytes
-	}
-	if maxHeaders <= 0 {
-		maxHeaders = defaultMaxHeaders
-	}
-	if maxTarget <= 0 {
-		maxTarget = defaultMaxTargetBytes
-	}
+	maxHead, maxHeaders, maxTarget := lim.withDefaults()
 	r.Reset()
 
 	// Scan at most maxHead bytes. Running out of input inside that window

@@ -28,6 +28,7 @@ func TestZeroAllocs(t *testing.T) {
 		{"pipelined keep-alive GETs", get, true, 0},
 		{"text frame 4KiB in 3 reads", bigText, false, 3},
 		{"chunked POST in 4 reads", chunked, true, 4},
+		{"GET head in 5 reads", get, true, 5},
 	}
 	for _, tc := range tests {
 		var c *Conn

@@ -116,3 +116,25 @@ func BenchmarkFeedLargeFrame(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFeedHeadTrickle feeds a 6.5 KiB request head one byte per read,
+// as a slowloris client sends it.
+func BenchmarkFeedHeadTrickle(b *testing.B) {
+	in := []byte("GET /hello HTTP/1.1\r\nHost: h\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("a", 100)+"\r\n", 60) + "\r\n")
+	buf := make([]byte, 0, len(in))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		c, env := &Conn{}, &Env{Out: make([]byte, 0, 4096)}
+		h := respondHandler{c}
+		buf = buf[:0]
+		for i := range in {
+			buf = append(buf, in[i])
+			n := c.Feed(env, h, buf)
+			buf = append(buf[:0], buf[n:]...)
+		}
+		if len(env.Out) == 0 {
+			b.Fatal("no response")
+		}
+	}
+}

@@ -123,6 +123,9 @@ type Conn struct {
 	// otherwise, and always nil in StateClosing, where nothing is
 	// delivered.
 	msg *bytebufferpool.ByteBuffer
+	// head follows a request head that did not arrive whole; nil
+	// otherwise.
+	head *codec.HeadScanner
 	// chunk is the chunked request being received; nil otherwise.
 	chunk *chunkedBody
 }
@@ -201,10 +204,23 @@ func (c *Conn) feedHead(env *Env, h Handler, in []byte) int {
 	if c.chunk != nil {
 		return c.feedChunked(env, h, in)
 	}
+	if c.head != nil {
+		// A head arriving in pieces is parsed once, when the scan that
+		// follows it says ParseRequest has its answer, not on every read.
+		if !c.head.Scan(in, env.Limits.Head) {
+			return 0
+		}
+		putHeadScanner(c.head)
+		c.head = nil
+	}
 	req := &env.Req
 	n, err := codec.ParseRequest(in, req, env.Limits.Head)
 	if errors.Is(err, codec.ErrNeedMore) {
 		c.need = 0
+		if c.head == nil {
+			c.head = getHeadScanner()
+			c.head.Scan(in, env.Limits.Head)
+		}
 		return 0
 	}
 	if err != nil {
@@ -383,6 +399,10 @@ func (c *Conn) release() {
 	if c.chunk != nil {
 		putChunkedBody(c.chunk)
 		c.chunk = nil
+	}
+	if c.head != nil {
+		putHeadScanner(c.head)
+		c.head = nil
 	}
 }
 

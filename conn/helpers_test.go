@@ -280,7 +280,7 @@ func rejected(status int, phrase, extra string) string {
 }
 
 // holdsBuffers reports whether c holds a pooled buffer.
-func (c *Conn) holdsBuffers() bool { return c.msg != nil || c.chunk != nil }
+func (c *Conn) holdsBuffers() bool { return c.msg != nil || c.chunk != nil || c.head != nil }
 
 // respondHandler answers every request with a fixed body.
 type respondHandler struct{ c *Conn }

@@ -49,3 +49,13 @@ func putChunkedBody(b *chunkedBody) {
 	b.head, b.body = b.head[:0], b.body[:0]
 	chunkedPool.Put(b)
 }
+
+var headPool = sync.Pool{New: func() any { return new(codec.HeadScanner) }}
+
+func getHeadScanner() *codec.HeadScanner {
+	s := headPool.Get().(*codec.HeadScanner)
+	s.Reset()
+	return s
+}
+
+func putHeadScanner(s *codec.HeadScanner) { headPool.Put(s) }
