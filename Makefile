@@ -40,6 +40,7 @@ bench-compare: # install peers if missing, build, compare Comet with peers (~7 m
 fuzz: # go test -fuzz takes one target per run
 	$(GO) test ./codec -run='^$$' -fuzz='^FuzzParseRequest$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./codec -run='^$$' -fuzz='^FuzzParseFrameHeader$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./codec -run='^$$' -fuzz='^FuzzHeadScanner$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./codec -run='^$$' -fuzz='^FuzzChunkedDecoder$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./codec -run='^$$' -fuzz='^FuzzUTF8Validator$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./conn -run='^$$' -fuzz='^FuzzFeed$$' -fuzztime=$(FUZZTIME)
