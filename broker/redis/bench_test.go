@@ -133,6 +133,29 @@ func BenchmarkHistory100(b *testing.B) {
 	reportRedisCPU(b, srv, cpu)
 }
 
+// BenchmarkHistoryCaughtUp is a poll that finds nothing new: the state
+// and an empty page, the most common read by far.
+func BenchmarkHistoryCaughtUp(b *testing.B) {
+	srv := testredis.Start(b, testredis.Options{})
+	br := open(b, testConfig(srv.Addr()))
+	for range 100 {
+		if _, err := br.Publish(context.Background(), "room", benchData, broker.PublishOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	cpu, _ := srv.CPUTime()
+	b.ResetTimer()
+	runConcurrently(b.N, 16, func(int) {
+		pubs, st, err := br.History(context.Background(), "room", broker.HistoryOptions{After: 100, Limit: 100}, nil)
+		if err != nil || len(pubs) != 0 || st.Top != 100 {
+			b.Error(len(pubs), st, err)
+		}
+	})
+	b.StopTimer()
+	reportRedisCPU(b, srv, cpu)
+}
+
 type handlerFunc func(*broker.Publication)
 
 func (f handlerFunc) OnPublication(p *broker.Publication) { f(p) }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/comet-im/comet/broker"
+	"github.com/comet-im/comet/broker/brokertest"
 	"github.com/comet-im/comet/internal/testredis"
 )
 
@@ -213,4 +214,39 @@ func TestPresenceKeysExpire(t *testing.T) {
 	if err := b.AddPresence(ctx, "ch", anon("a"), 0); err == nil {
 		t.Fatal("AddPresence with no ttl succeeded")
 	}
+}
+
+// Expired entries the publish has not trimmed yet neither show nor cut a
+// page short: a read from before them starts at the oldest kept.
+func TestHistoryPagesPastExpired(t *testing.T) {
+	t.Parallel()
+	srv := testredis.Start(t, testredis.Options{})
+	clock := brokertest.NewClock()
+	cfg := testConfig(srv.Addr())
+	cfg.Now, cfg.HistoryTTL = clock.Now, time.Minute
+	b := open(t, cfg)
+	ctx := context.Background()
+	for range 10 {
+		b.Publish(ctx, "ch", []byte(`"old"`), broker.PublishOptions{})
+	}
+	clock.Advance(50 * time.Second)
+	for range 10 {
+		b.Publish(ctx, "ch", []byte(`"new"`), broker.PublishOptions{})
+	}
+	clock.Advance(20 * time.Second) // the first ten are past the ttl
+	if v, _ := srv.Do("XLEN", cfg.Prefix+"{ch}:s"); v != int64(20) {
+		t.Fatalf("stream holds %v, want all 20 (none trimmed yet)", v)
+	}
+	pubs, st, err := b.History(ctx, "ch", broker.HistoryOptions{After: 0, Limit: 5}, nil)
+	if err != nil || st.Oldest != 11 || len(pubs) != 5 || pubs[0].Seq != 11 || pubs[4].Seq != 15 {
+		t.Fatalf("History after 0 limit 5: %v, %+v, %v; want 11..15, oldest 11", seqsOf(pubs), st, err)
+	}
+}
+
+func seqsOf(ps []*broker.Publication) []uint64 {
+	s := make([]uint64, len(ps))
+	for i, p := range ps {
+		s[i] = p.Seq
+	}
+	return s
 }

@@ -1,7 +1,9 @@
 package redis
 
 import (
+	"crypto/sha1"
 	_ "embed"
+	"encoding/hex"
 
 	"github.com/redis/rueidis"
 )
@@ -32,8 +34,16 @@ var (
 	// historyScript declares no-writes: it may run where writes are refused
 	// (a replica, a server out of memory), and a read is safe to retry.
 	historyScript        = rueidis.NewLuaScriptReadOnly(historyLua)
+	historySHA           = sha1Hex(historyLua)
 	presenceAddScript    = rueidis.NewLuaScript(presenceCommonLua + presenceAddLua)
 	presenceRemoveScript = rueidis.NewLuaScript(presenceCommonLua + presenceRemoveLua)
 	presenceGetScript    = rueidis.NewLuaScript(presenceCommonLua + presenceGetLua)
 	presenceStatsScript  = rueidis.NewLuaScript(presenceCommonLua + presenceStatsLua)
 )
+
+// sha1Hex is the SHA-1 Redis names a script by (for EVALSHA inside MULTI,
+// where rueidis's load-on-NOSCRIPT cannot run).
+func sha1Hex(script string) string {
+	sum := sha1.Sum([]byte(script))
+	return hex.EncodeToString(sum[:])
+}
