@@ -9,8 +9,9 @@
 // stream and a pub/sub topic, all hashed to one slot by a hash tag on the
 // channel's name. One Lua script per publish creates the epoch if needed,
 // takes the next seq, appends to the stream (exact MAXLEN, and age), applies
-// the idempotency key and publishes, atomically; one read-only script per
-// history read returns the publications and the stream's state together.
+// the idempotency key and publishes, atomically; a history read is one
+// MULTI/EXEC of a read-only state script and an XRANGE, so the
+// publications and the stream's state come from the same moment.
 // Epochs and seqs live in Redis, so they survive node restarts (and Redis
 // restarts, with its append-only file). docs/REDIS.md has the key layout,
 // the scripts and what each durability setting can lose.

@@ -250,3 +250,29 @@ func seqsOf(ps []*broker.Publication) []uint64 {
 	}
 	return s
 }
+
+// History turned off and on again: the stream that comes back still
+// expires.
+func TestHistoryOffAndOn(t *testing.T) {
+	t.Parallel()
+	srv := testredis.Start(t, testredis.Options{})
+	cfg := testConfig(srv.Addr())
+	b := open(t, cfg)
+	ctx := context.Background()
+	stream := cfg.Prefix + "{ch}:s"
+	b.Publish(ctx, "ch", []byte(`1`), broker.PublishOptions{})
+	for range 3 {
+		b.Publish(ctx, "ch", []byte(`2`), broker.PublishOptions{HistorySize: -1})
+	}
+	if v, _ := srv.Do("EXISTS", stream); v != int64(0) {
+		t.Fatal("stream kept with history off")
+	}
+	pos, _ := b.Publish(ctx, "ch", []byte(`3`), broker.PublishOptions{})
+	if d := pttl(t, srv, stream); d <= 0 {
+		t.Fatalf("stream back without a ttl (%v)", d)
+	}
+	pubs, st, _ := b.History(ctx, "ch", broker.HistoryOptions{Limit: 10}, nil)
+	if pos.Seq != 5 || len(pubs) != 1 || pubs[0].Seq != 5 || st.Oldest != 5 {
+		t.Fatalf("after history came back: %+v, %v, %+v", pos, seqsOf(pubs), st)
+	}
+}

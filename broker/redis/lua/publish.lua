@@ -34,7 +34,7 @@ if ARGV[7] ~= '0' then
   end
 end
 
-local m = redis.call('HMGET', KEYS[1], 'e', 't', 'l', 'x', 's')
+local m = redis.call('HMGET', KEYS[1], 'e', 't', 'l', 'x', 's', 'n')
 local epoch = m[1]
 local size = tonumber(ARGV[4])
 local ttl = tonumber(ARGV[5])
@@ -58,8 +58,13 @@ else
 end
 -- The script is atomic: read, add one, write back with the rest.
 local seq = tonumber(m[5] or '0') + 1
+-- n: the channel's last publish kept no history (so it has no stream).
+local nohist = m[6] == '1'
 
 if size > 0 then
+  if nohist then
+    upkeep = true -- the stream is created now: it needs its ttl
+  end
   if upkeep then
     -- Drop the head entries older than ttl, in bounded steps: entries are
     -- in time order, and each is dropped once.
@@ -90,22 +95,22 @@ if size > 0 then
     -- extend the lives: the margin covers them.
     redis.call('PEXPIRE', KEYS[2], ttl + math.ceil(ttl / 8))
   end
-else
-  redis.call('DEL', KEYS[2])
-  -- The next publish with history creates the stream: it must set its ttl.
-  upkeep = true
+elseif not nohist then
+  redis.call('DEL', KEYS[2]) -- history was just turned off
 end
+
+local fields = {'s', seq, 't', now}
 if upkeep then
-  if size > 0 then
-    redis.call('HSET', KEYS[1], 's', seq, 't', now, 'l', ttl, 'x', now)
-  else
-    redis.call('HSET', KEYS[1], 's', seq, 't', now, 'l', ttl)
-    redis.call('HDEL', KEYS[1], 'x')
-  end
+  table.insert(fields, 'l') table.insert(fields, ttl)
+  table.insert(fields, 'x') table.insert(fields, now)
   redis.call('PEXPIRE', KEYS[1], metattl + math.ceil(ttl / 8))
-else
-  redis.call('HSET', KEYS[1], 's', seq, 't', now)
 end
+if size > 0 and nohist then
+  table.insert(fields, 'n') table.insert(fields, '0')
+elseif size <= 0 and not nohist then
+  table.insert(fields, 'n') table.insert(fields, '1')
+end
+redis.call('HSET', KEYS[1], unpack(fields))
 
 redis.call(ARGV[9], ARGV[8], seq .. ':' .. epoch .. ':' .. now .. ':' .. ARGV[3])
 
