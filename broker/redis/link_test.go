@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -229,5 +230,27 @@ func TestLinkCutWithoutHistory(t *testing.T) {
 	})
 	if n := sub.Stats().Recoveries; n > 10 {
 		t.Fatalf("%d history reads for one lost link", n)
+	}
+}
+
+// One pub/sub connection per node, however many channels it follows.
+func TestOnePubSubConnection(t *testing.T) {
+	t.Parallel()
+	srv := testredis.Start(t, testredis.Options{})
+	b, _ := started(t, testConfig(srv.Addr()))
+	for i := range 300 {
+		if err := b.Subscribe(context.Background(), "ch"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err := srv.Do("CLIENT", "LIST", "TYPE", "pubsub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(v.(string), "name=comet"); n != 1 {
+		t.Fatalf("%d pub/sub connections, want 1:\n%s", n, v)
+	}
+	if v, _ := srv.Do("PUBSUB", "NUMSUB", b.cfg.Prefix+"{ch299}:p"); v.([]any)[1] != int64(1) {
+		t.Fatalf("ch299's topic has %v subscribers, want 1", v)
 	}
 }
