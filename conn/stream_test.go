@@ -2,6 +2,7 @@ package conn
 
 import (
 	"bytes"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -234,5 +235,36 @@ func TestPoolDropsLargeBuffers(t *testing.T) {
 	putMessageBuffer(b)
 	if got := getMessageBuffer(); len(got.B) != 0 {
 		t.Fatalf("pooled buffer not emptied: %q", got.B)
+	}
+}
+
+// TestLargeMessagesLeaveNothingPooled: after three 16 MiB messages
+// streamed in 64 KiB reads, one GC leaves no large buffer alive. A pool
+// that kept them (as before) would hold 16 MiB until a second GC, and
+// hand it to the next small message.
+func TestLargeMessagesLeaveNothingPooled(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	func() {
+		c, env := wsConn()
+		env.Limits.MaxMessageBytes = 16 << 20
+		msg := frame(true, 0, ws.OpBinary, strings.Repeat("m", 16<<20))
+		work := make([]byte, len(msg))
+		for range 3 {
+			copy(work, msg)
+			for off := 0; off < len(work); {
+				end := min(off+64<<10, len(work))
+				off += c.Feed(env, nopHandler{}, work[off:end])
+			}
+			if c.State() != StateWebSocket || c.InMessage() || c.holdsBuffers() {
+				t.Fatalf("state %v, in message %v, buffers %v", c.State(), c.InMessage(), c.holdsBuffers())
+			}
+		}
+	}()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 4<<20 {
+		t.Fatalf("%d MiB still allocated after the messages", grown>>20)
 	}
 }
