@@ -32,6 +32,7 @@ type ArgError struct {
 	Err    error
 }
 
+// Error says which argument broke which limit.
 func (e *ArgError) Error() string { return "inbox: " + e.Arg + ": " + e.Reason }
 
 // Unwrap returns ErrInvalid or ErrTooLarge.
