@@ -104,7 +104,8 @@ func appendNoNewline(dst []byte, s string) []byte {
 
 // AppendResponse writes a complete response: status line, Content-Type
 // (omitted when ""), Content-Length, "Connection: close" when !keepAlive,
-// Cache-Control: no-store, any extra raw header lines given in extra
+// Cache-Control: no-store, X-Content-Type-Options: nosniff, any extra raw
+// header lines given in extra
 // (already CRLF-terminated, may be nil), blank line, body.
 //
 // For 1xx, 204 and 304 responses, which cannot carry content, the body and
@@ -133,8 +134,10 @@ func AppendResponseHead(dst []byte, code int, contentType string, extra []byte, 
 	if !keepAlive {
 		dst = append(dst, "Connection: close\r\n"...)
 	}
-	// Push responses are per-user and live: no cache may store them.
-	dst = append(dst, "Cache-Control: no-store\r\n"...)
+	// Push responses are per-user and live: no cache may store them; and
+	// no browser may guess another type than the one declared (a JSON
+	// error body sniffed as HTML would run script).
+	dst = append(dst, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"...)
 	dst = append(dst, extra...)
 	return append(dst, "\r\n"...)
 }

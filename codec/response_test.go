@@ -54,15 +54,15 @@ func TestAppendResponse(t *testing.T) {
 		want      string
 	}{
 		{"json keep-alive", 200, "application/json", "", `{"a":1}`, true,
-			"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 7\r\nCache-Control: no-store\r\n\r\n{\"a\":1}"},
+			"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 7\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n{\"a\":1}"},
 		{"error close", 400, "", "", "", false,
-			"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n"},
+			"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n"},
 		{"extra", 426, "text/plain", "Sec-WebSocket-Version: 13\r\n", "upgrade", true,
-			"HTTP/1.1 426 Upgrade Required\r\nContent-Type: text/plain\r\nContent-Length: 7\r\nCache-Control: no-store\r\nSec-WebSocket-Version: 13\r\n\r\nupgrade"},
+			"HTTP/1.1 426 Upgrade Required\r\nContent-Type: text/plain\r\nContent-Length: 7\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nSec-WebSocket-Version: 13\r\n\r\nupgrade"},
 		{"204 no body", 204, "", "", "dropped", true,
-			"HTTP/1.1 204 No Content\r\nCache-Control: no-store\r\n\r\n"},
+			"HTTP/1.1 204 No Content\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n"},
 		{"304 no body", 304, "", "", "dropped", false,
-			"HTTP/1.1 304 Not Modified\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n"},
+			"HTTP/1.1 304 Not Modified\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n"},
 	}
 	for _, tc := range tests {
 		var extra []byte

@@ -296,6 +296,11 @@ func (c *Conn) dispatch(env *Env, h Handler, req *codec.Request, body []byte) {
 // holds additional header lines, each ending in CRLF.
 func (c *Conn) Respond(env *Env, status int, contentType string, extra, body []byte) {
 	keepAlive := env.Req.KeepAlive && c.state == StateHead
+	if keepAlive && env.Req.Minor == 0 {
+		// An HTTP/1.0 client asked to keep the connection (RFC 9112
+		// §9.3): say it is kept, or it waits for a close that never comes.
+		extra = append([]byte(KeepAlive10), extra...)
+	}
 	if string(env.Req.Method) == "HEAD" {
 		// RFC 9110 §9.3.2: the GET's headers, no content.
 		env.Out = codec.AppendResponseHead(env.Out, status, contentType, extra, len(body), keepAlive)
@@ -303,6 +308,10 @@ func (c *Conn) Respond(env *Env, status int, contentType string, extra, body []b
 	}
 	env.Out = codec.AppendResponse(env.Out, status, contentType, extra, body, keepAlive)
 }
+
+// KeepAlive10 is the header line that tells an HTTP/1.0 client its
+// connection is kept (HTTP/1.1 keeps connections unless told otherwise).
+const KeepAlive10 = "Connection: keep-alive\r\n"
 
 // Reject answers the current request with an error status and a short
 // plain-text body, then closes the connection.

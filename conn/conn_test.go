@@ -113,10 +113,13 @@ func httpCases() []feedCase {
 			reason: ReasonNormal,
 		},
 		{
+			// The kept connection is announced: an HTTP/1.0 client would
+			// otherwise wait for the close (RFC 9112 §9.3).
 			name:  "http/1.0 keep-alive",
 			steps: once(str("GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")),
 			calls: []string{`req GET /old ""`},
-			out:   []string{ok200("GET /old 0", true)},
+			out: []string{strings.Replace(ok200("GET /old 0", true), "nosniff\r\n",
+				"nosniff\r\nConnection: keep-alive\r\n", 1)},
 			state: StateHead,
 		},
 		{
@@ -921,7 +924,7 @@ func TestRespondKeepAlive(t *testing.T) {
 	hs := newHarness(Limits{})
 	hs.feed(t, str("GET /park HTTP/1.1\r\nHost: h\r\n\r\n"))
 	hs.c.Respond(&hs.env, 204, "", nil, nil)
-	wantOutput(t, hs, "HTTP/1.1 204 No Content\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n")
+	wantOutput(t, hs, "HTTP/1.1 204 No Content\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n")
 }
 
 // TestWriteMessage: server frames are unmasked and FIN.
@@ -989,7 +992,7 @@ func TestStateAndReasonNames(t *testing.T) {
 			t.Errorf("State(%d) = %q, want %q", s, s.String(), want)
 		}
 	}
-	for r := ReasonNone; r <= ReasonHandshakeTimeout; r++ {
+	for r := ReasonNone; r < ReasonCount; r++ {
 		if r.String() == "" || r.String() == "unknown" {
 			t.Errorf("Reason(%d) has no name", r)
 		}
@@ -1018,6 +1021,11 @@ func TestReasonCodes(t *testing.T) {
 		{ReasonSlowConsumer, 4001, 400},
 		{ReasonIdleTimeout, 4002, 408},
 		{ReasonHandshakeTimeout, 4002, 408},
+		{ReasonMessageTimeout, 4003, 408},
+		{ReasonResync, 4004, 503},
+		{ReasonTokenExpired, 4401, 401},
+		{ReasonUnauthorized, 4501, 401},
+		{ReasonForbidden, 4503, 403},
 	} {
 		if got := tc.r.WSCode(); got != tc.code {
 			t.Errorf("%v.WSCode() = %d, want %d", tc.r, got, tc.code)
@@ -1090,7 +1098,7 @@ func wantState(t *testing.T, hs *harness, s State, r Reason) {
 func TestHeadResponseHasNoContent(t *testing.T) {
 	hs := newHarness(Limits{})
 	hs.feed(t, str("HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n"+getHello))
-	want := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nCache-Control: no-store\r\n\r\n" +
+	want := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n" +
 		ok200("GET /hello 0", true)
 	if string(hs.env.Out) != want {
 		t.Fatalf("output:\n got %q\nwant %q", hs.env.Out, want)
@@ -1100,7 +1108,7 @@ func TestHeadResponseHasNoContent(t *testing.T) {
 	hs.feed(t, str("HEAD /park HTTP/1.1\r\nHost: h\r\n\r\n"))
 	hs.c.Unpark(true)
 	hs.c.Respond(&hs.env, 204, "", nil, nil)
-	if want := "HTTP/1.1 204 No Content\r\nCache-Control: no-store\r\n\r\n"; string(hs.env.Out) != want {
+	if want := "HTTP/1.1 204 No Content\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n"; string(hs.env.Out) != want {
 		t.Fatalf("204 to HEAD:\n got %q\nwant %q", hs.env.Out, want)
 	}
 }

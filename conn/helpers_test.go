@@ -268,14 +268,14 @@ func ok200(body string, keepAlive bool) string {
 	if !keepAlive {
 		s += "Connection: close\r\n"
 	}
-	return s + "Cache-Control: no-store\r\n\r\n" + body
+	return s + "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n" + body
 }
 
 // rejected is the exact response Reject writes.
 func rejected(status int, phrase, extra string) string {
 	body := phrase + "\n"
 	return "HTTP/1.1 " + strconv.Itoa(status) + " " + phrase + "\r\nContent-Type: text/plain; charset=utf-8\r\n" +
-		"Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\nCache-Control: no-store\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n" +
 		extra + "\r\n" + body
 }
 

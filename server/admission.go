@@ -40,7 +40,7 @@ type refusal struct {
 }
 
 func newRefusal(r refusalReason, body string) *refusal {
-	out := codec.AppendResponse(nil, 503, textType, []byte("Retry-After: 5\r\nX-Content-Type-Options: nosniff\r\n"), []byte(body+"\n"), false)
+	out := codec.AppendResponse(nil, 503, textType, []byte("Retry-After: 5\r\n"), []byte(body+"\n"), false)
 	return &refusal{reason: r, answer: out}
 }
 

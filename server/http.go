@@ -22,6 +22,7 @@ type httpState struct {
 	target    string // iframe: the origin to postMessage to ("": call the callback)
 	wait      time.Duration
 	keepAlive bool // keep the connection after the answer
+	http10    bool // an HTTP/1.0 request: a kept connection is announced
 	head      bool // a HEAD request: headers only
 	ready     bool // poll: a message arrived; answer after this drain
 }
@@ -37,6 +38,7 @@ func (s *session) beginHTTP(req *codec.Request, origin string) *httpState {
 		st.origin = origin
 	}
 	st.keepAlive = req.KeepAlive
+	st.http10 = req.Minor == 0
 	st.head = string(req.Method) == "HEAD"
 	st.ready = false
 	return st
@@ -60,6 +62,9 @@ func (s *session) respondJSON(status int, body []byte, cors bool) {
 		extra = s.corsHeaders(st.origin)
 	}
 	keepAlive := st != nil && st.keepAlive
+	if keepAlive && st.http10 {
+		extra = append([]byte(conn.KeepAlive10), extra...) // rare: HTTP/1.0 keep-alive
+	}
 	if st != nil && st.head {
 		env.Out = codec.AppendResponseHead(env.Out, status, jsonType, extra, len(body), keepAlive)
 	} else {

@@ -79,6 +79,14 @@ func (s *session) offer(i int, m *message) bool {
 // the subscription resyncs for the rest.
 func (s *session) writeReplay(i int, top uint64) {
 	l := s.loop
+	if s.isGone() || s.State() == conn.StateClosed || i >= len(s.subs) {
+		// A write before this one failed: gnet closed the connection (and
+		// OnClose dropped its subscriptions) from inside it.
+		clear(l.replay)
+		l.replay = l.replay[:0]
+		l.replayOverflow = false
+		return
+	}
 	name := s.subs[i].lc.name
 	more := l.replayOverflow
 	for _, m := range l.replay {

@@ -91,8 +91,9 @@ func (s *Server) Start() error {
 		s.work = make(chan *request, s.cfg.WorkQueue)
 		s.workers.start(s, s.cfg.Workers)
 	}
-	s.sweepDone.Add(1)
+	s.sweepDone.Add(2)
 	go s.sweepInterest()
+	go s.janitor(s.stopSweep)
 	go func() {
 		err := gnet.Run(s.handler, "tcp://"+s.cfg.Addr, gnet.WithOptions(gnet.Options{
 			Multicore:          true,

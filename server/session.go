@@ -37,6 +37,7 @@ type session struct {
 	pingAt   int32  // wheel tick the outstanding ping was sent
 	idx      int32  // position in loop.sessions
 	gen      uint32 // bumped per request and at close: stale completions are dropped
+	msgSeq   uint32 // conn.Messages when the message deadline was armed
 	inflight uint8  // async requests outstanding
 	kind     kind
 	phase    timerPhase
@@ -94,7 +95,9 @@ func (s *session) onTimer() {
 		}
 		// An idle keep-alive connection just closes; one in the middle of
 		// a request gets 408 (slowloris).
-		if s.gc.InboundBuffered() > 0 {
+		// (A chunked body is consumed as it arrives, so InMessage, not
+		// gnet's buffer, says one is on its way.)
+		if s.gc.InboundBuffered() > 0 || s.InMessage() {
 			s.Reject(&s.loop.env, 408, nil)
 			s.loop.flush(s)
 		}
@@ -121,11 +124,15 @@ func (s *session) onTimer() {
 		}
 		s.arm(phasePing, max(cfg.PingInterval-cfg.PongTimeout, cfg.Tick))
 	case phaseMessage:
-		if s.inMessage() {
+		switch {
+		case s.inMessage() && s.Messages() == s.msgSeq:
 			s.end(conn.ReasonMessageTimeout)
-			return
+		case s.inMessage(): // the next message began: its own deadline
+			s.msgSeq = s.Messages()
+			s.arm(phaseMessage, cfg.MessageTimeout)
+		default:
+			s.arm(phasePing, cfg.PingInterval)
 		}
-		s.arm(phasePing, cfg.PingInterval)
 	case phaseClose, phaseLinger:
 		s.closeSocket()
 	}
@@ -133,7 +140,7 @@ func (s *session) onTimer() {
 
 // inMessage reports whether a WebSocket message is partly received.
 func (s *session) inMessage() bool {
-	return s.State() == conn.StateWebSocket && s.Need() > 0
+	return s.State() == conn.StateWebSocket && s.InMessage()
 }
 
 // end closes the session for reason r, the way its transport ends: a
@@ -233,6 +240,7 @@ func (s *session) afterFeed(before conn.State) {
 	case st == conn.StateWebSocket && before != conn.StateWebSocket:
 		s.arm(phasePing, cfg.PingInterval)
 	case st == conn.StateWebSocket && s.phase != phaseMessage && s.inMessage():
+		s.msgSeq = s.Messages()
 		s.arm(phaseMessage, cfg.MessageTimeout)
 	case st == conn.StateHead && before != conn.StateHead:
 		s.arm(phaseRequest, cfg.HandshakeTimeout)

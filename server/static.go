@@ -66,7 +66,7 @@ func (s *session) serveStatic(env *conn.Env, req *codec.Request) bool {
 		s.respondText(env, 405, []byte("Allow: GET, HEAD\r\n"))
 		return true
 	}
-	extra := append(s.loop.hdr[:0], "X-Content-Type-Options: nosniff\r\n"...)
+	extra := s.loop.hdr[:0]
 	if f.html {
 		extra = append(extra, s.loop.srv.pageHeaders...) // only this origin may frame our pages
 	}

@@ -141,6 +141,9 @@ func (s *session) take(ss *sessionSub, m *message) protocol.Live {
 	switch step {
 	case protocol.LiveAdopt:
 		s.tellEpoch(ss.lc.name, m.pub.Epoch)
+		if s.isGone() {
+			return protocol.LiveSkip // the write failed: gnet closed the connection
+		}
 		fallthrough
 	case protocol.LiveDeliver:
 		ss.epoch, ss.seq = m.pub.Epoch, m.pub.Seq

@@ -14,9 +14,9 @@
 // Bounds: history per channel by count, age and bytes; history per node by
 // bytes, evicting the oldest messages first (a client that needed them is
 // told of the gap, as for any message history no longer holds); channels
-// per node; idempotency keys per node. A message's cost in bytes is its
-// payload plus a fixed overhead for the structures and encodings that
-// hold it (EntryOverhead).
+// per node; idempotency keys per node. A message's cost in bytes is twice
+// its payload (the data, and the node's encoded frame holding a copy)
+// plus a fixed overhead for the structures around it (Cost).
 //
 // Locking: channels live in 64 shards, each under one mutex that also
 // guards its channels, its eviction queue and its idempotency keys.

@@ -3,9 +3,11 @@ package memory
 import "github.com/comet-im/comet/broker"
 
 // EntryOverhead is what a message costs in history beyond its payload:
-// the publication, the node's wire encodings of it, and the slots that
-// hold them. Byte caps count payload plus EntryOverhead, so that a flood
-// of tiny messages is bounded as well as a few big ones.
+// the publication, the node's envelope around it, and the slots that hold
+// them. A message costs its payload twice (the stored data, and the
+// node's encoded frame that holds a copy of it) plus EntryOverhead, so
+// the byte caps bound what history really holds, for a flood of tiny
+// messages as for a few big ones.
 const EntryOverhead = 256
 
 // history is a channel's kept publications, a ring in seq order. Seqs in
@@ -14,11 +16,13 @@ type history struct {
 	ring  []*broker.Publication
 	start int // index of the oldest
 	n     int
-	bytes int // cost of what is kept (payload + EntryOverhead each)
+	bytes int // cost of what is kept
 }
 
-// cost is what one publication counts against the byte caps.
-func cost(p *broker.Publication) int { return len(p.Data) + EntryOverhead }
+// Cost is what one message of size bytes counts against the byte caps.
+func Cost(size int) int { return 2*size + EntryOverhead }
+
+func cost(p *broker.Publication) int { return Cost(len(p.Data)) }
 
 // push appends p, growing the ring on demand up to size: most channels
 // never fill a large ring.

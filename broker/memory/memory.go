@@ -196,16 +196,17 @@ func (b *Broker) Publish(_ context.Context, name string, data []byte, opts broke
 	ch.lastActive = now
 	p := &broker.Publication{Channel: ch.name, Epoch: ch.epoch, Seq: ch.seq, Time: now, Data: data, Publisher: opts.Publisher}
 	if size > 0 {
-		before := ch.hist.bytes
+		bytes, n := sh.mark(ch)
 		ch.hist.expire(now - ch.ttl)
 		ch.hist.push(p, size)
 		ch.hist.trimBytes(b.cfg.MaxChannelHistoryBytes)
-		sh.bytes += int64(ch.hist.bytes - before)
+		sh.settle(ch, bytes, n)
 		sh.queue(ch, p)
 		sh.evict(b.cfg.MaxHistoryBytes/shardCount, &b.evicted)
 	} else if ch.hist.n > 0 { // the channel's history was just turned off
-		sh.bytes -= int64(ch.hist.bytes)
+		bytes, n := sh.mark(ch)
 		ch.hist = history{}
+		sh.settle(ch, bytes, n)
 	}
 	pos := broker.Position{Epoch: ch.epoch, Seq: ch.seq}
 	if opts.IdempotencyKey != "" {
@@ -251,9 +252,9 @@ func (b *Broker) History(_ context.Context, name string, opts broker.HistoryOpti
 	if ch == nil {
 		return dst, broker.StreamState{}, nil
 	}
-	before := ch.hist.bytes
+	bytes, n := sh.mark(ch)
 	ch.hist.expire(now - ch.ttl)
-	sh.bytes += int64(ch.hist.bytes - before)
+	sh.settle(ch, bytes, n)
 	st := broker.StreamState{Epoch: ch.epoch, Top: ch.seq, Oldest: ch.hist.oldestSeq(), Created: ch.created}
 	return ch.hist.appendAfter(dst, opts.After, opts.Limit), st, nil
 }

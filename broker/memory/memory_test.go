@@ -225,7 +225,7 @@ func TestChannelLimit(t *testing.T) {
 }
 
 func TestChannelByteCap(t *testing.T) {
-	b, _, _ := newBroker(t, Config{MaxChannelHistoryBytes: 10 * (EntryOverhead + 100)})
+	b, _, _ := newBroker(t, Config{MaxChannelHistoryBytes: 10 * Cost(100)})
 	data := string(make([]byte, 100))
 	for i := 0; i < 50; i++ {
 		publish(t, b, "c", data)
@@ -237,7 +237,7 @@ func TestChannelByteCap(t *testing.T) {
 }
 
 func TestNodeByteCapEvictsOldestFirst(t *testing.T) {
-	per := int64(EntryOverhead + 1000)
+	per := int64(Cost(1000))
 	b, _, _ := newBroker(t, Config{MaxHistoryBytes: shardCount * 20 * per})
 	data := string(make([]byte, 1000))
 	// Far more than the cap, spread over many channels.
@@ -308,5 +308,32 @@ func TestPresence(t *testing.T) {
 	got, _ := p.Presence(ctx, "room", nil)
 	if len(got) != 1 || got[0].Conn != "c1" {
 		t.Fatalf("after expiry: %+v", got)
+	}
+}
+
+// Messages that leave history by a channel's own caps must not be kept
+// alive by the node-wide eviction queue: it stays within about twice what
+// history holds.
+func TestEvictionQueueHoldsNoDroppedMessages(t *testing.T) {
+	b, _, _ := newBroker(t, Config{MaxChannelHistoryBytes: 3 * Cost(1000)})
+	data := string(make([]byte, 1000))
+	for i := 0; i < 2000; i++ {
+		publish(t, b, fmt.Sprintf("ch%d", i%40), data)
+	}
+	for i := range b.shards {
+		sh := &b.shards[i]
+		sh.mu.Lock()
+		queued, kept := len(sh.fifo)-sh.head, sh.kept
+		total := 0
+		for _, ch := range sh.channels {
+			total += ch.hist.n
+		}
+		sh.mu.Unlock()
+		if kept != total {
+			t.Fatalf("shard %d counts %d kept messages, its histories hold %d", i, kept, total)
+		}
+		if queued > 2*kept+8 {
+			t.Fatalf("shard %d queues %d entries for %d kept messages", i, queued, kept)
+		}
 	}
 }

@@ -46,6 +46,7 @@ type shard struct {
 	// left its history (count, age or per-channel caps) are stale and
 	// skipped; compact drops them in bulk.
 	bytes int64
+	kept  int // messages the shard's histories hold
 	fifo  []queued
 	head  int
 
@@ -60,10 +61,23 @@ func (sh *shard) init() {
 	sh.idem = make(map[idemKey]idemRecord)
 }
 
-// queue records that p entered ch's history.
+// mark returns what ch's history holds, for settle after a change.
+func (sh *shard) mark(ch *channel) (bytes, n int) { return ch.hist.bytes, ch.hist.n }
+
+// settle accounts a change of ch's history since mark.
+func (sh *shard) settle(ch *channel, bytes, n int) {
+	sh.bytes += int64(ch.hist.bytes - bytes)
+	sh.kept += ch.hist.n - n
+}
+
+// queue records that p entered ch's history. The queue keeps entries of
+// messages that left their history some other way (count, age, the
+// channel's cap) until they reach its head; once stale entries outnumber
+// the live ones it is compacted, so it holds at most about twice what
+// history holds, and never keeps a dropped message alive for long.
 func (sh *shard) queue(ch *channel, p *broker.Publication) {
 	sh.fifo = append(sh.fifo, queued{ch, p})
-	if sh.head > 1024 && sh.head > len(sh.fifo)/2 {
+	if len(sh.fifo)-sh.head > 2*sh.kept+8 {
 		sh.compact()
 	}
 }
@@ -92,9 +106,9 @@ func (sh *shard) evict(max int64, evicted *atomic.Int64) {
 		}
 		// Everything older in q's channel left before q (it entered the
 		// queue earlier), so q is the oldest there.
-		before := q.ch.hist.bytes
+		b, n := sh.mark(q.ch)
 		q.ch.hist.pop()
-		sh.bytes += int64(q.ch.hist.bytes - before)
+		sh.settle(q.ch, b, n)
 		evicted.Add(1)
 	}
 	if sh.head == len(sh.fifo) {

@@ -36,9 +36,9 @@ func (b *Broker) sweepShard(i int) {
 	defer sh.mu.Unlock()
 	minIdle := b.cfg.HistoryTTL.Milliseconds()
 	for name, ch := range sh.channels {
-		before := ch.hist.bytes
+		bytes, n := sh.mark(ch)
 		ch.hist.expire(now - ch.ttl)
-		sh.bytes += int64(ch.hist.bytes - before)
+		sh.settle(ch, bytes, n)
 		// An idle channel keeps its epoch at least HistoryTTL, even when
 		// its namespace keeps messages for less: the recovery rule relies
 		// on it (protocol.Recover).

@@ -55,6 +55,7 @@ func parseFlags(args []string, lookup func(string) (string, bool)) (*options, er
 	fs.DurationVar(&c.PollHold, "poll-hold", 0, "longest long-poll hold, and the cap of its wait parameter (0: 25s)")
 	fs.IntVar(&c.PollBatch, "poll-batch", 0, "messages per poll answer (0: 1000)")
 	fs.DurationVar(&c.StreamHeartbeat, "stream-heartbeat", 0, "heartbeat interval of SSE, chunked and iframe streams (0: 15s)")
+	fs.DurationVar(&c.CloseTimeout, "close-timeout", 0, "wait for a close reply, and lingering of refused connections (0: 2s)")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 0, "graceful shutdown deadline (0: 10s)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")

@@ -110,9 +110,15 @@ type server struct {
 // logged a panic or a data race.
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
+	return startServerWith(t, nil, args...)
+}
+
+// startServerWith is startServer with comet run through a launcher.
+func startServerWith(t *testing.T, launcher []string, args ...string) *server {
+	t.Helper()
 	var lastLog string
 	for attempt := 0; attempt < 3; attempt++ {
-		s, err := tryStart(args)
+		s, err := tryStartWith(launcher, args)
 		if err == nil {
 			t.Cleanup(func() {
 				if err := s.stop(); err != nil {
@@ -143,12 +149,14 @@ func freePort() (int, error) {
 }
 
 // tryStart runs comet with args on a free loopback port.
-func tryStart(args []string) (*server, error) {
+func tryStart(args []string) (*server, error) { return tryStartWith(nil, args) }
+
+func tryStartWith(launcher, args []string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return &server{log: &syncBuffer{}}, err
 	}
-	return startAt(fmt.Sprintf("127.0.0.1:%d", port), args)
+	return startAtWith(fmt.Sprintf("127.0.0.1:%d", port), launcher, args)
 }
 
 // tryStartAt is tryStart on a given address (a restart must reuse the
@@ -167,8 +175,14 @@ func tryStartAt(addr string, args []string) (*server, error) {
 // startAt runs comet on addr and returns once it listens and answers
 // /healthz.
 func startAt(addr string, args []string) (*server, error) {
+	return startAtWith(addr, nil, args)
+}
+
+// startAtWith is startAt with comet run through a launcher (prlimit ...).
+func startAtWith(addr string, launcher, args []string) (*server, error) {
 	s := &server{log: &syncBuffer{}, exited: make(chan struct{}), URL: "http://" + addr}
-	s.cmd = exec.Command(cometBin, append([]string{"-addr", addr}, args...)...)
+	argv := append(append(append([]string{}, launcher...), cometBin, "-addr", addr), args...)
+	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Env = serverEnv()
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
