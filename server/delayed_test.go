@@ -112,4 +112,3 @@ func (e *delayedEngine) Close(ctx context.Context) error {
 
 // delayedEngines reports whether the tests run on the delayed engine.
 func delayedEngines() bool { return os.Getenv("COMET_TEST_ENGINE") == "delayed" }
-
