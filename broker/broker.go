@@ -66,7 +66,8 @@ type PublishOptions struct {
 	// Publisher is carried to subscribers with the publication.
 	Publisher *ClientInfo
 	// Ephemeral publications are delivered live only: no seq, no history
-	// (typing indicators, presence events).
+	// (typing indicators, presence events). Publish returns the zero
+	// Position for them and ignores IdempotencyKey.
 	Ephemeral bool
 	// HistorySize and HistoryTTL override the engine's history bounds for
 	// this channel (a namespace's settings); zero keeps the defaults,
@@ -92,9 +93,12 @@ type HistoryOptions struct {
 var (
 	// ErrTooManyChannels: the engine holds as many channels as it may.
 	ErrTooManyChannels = errors.New("broker: channel limit reached")
-	// ErrUnavailable: the engine cannot be reached; nothing was stored.
+	// ErrUnavailable: the engine could not be reached, or did not confirm
+	// in time. A publish that fails with it is not acknowledged: it may
+	// have been stored or not, so a publisher retries it with the same
+	// IdempotencyKey, never reports it stored.
 	ErrUnavailable = errors.New("broker: unavailable")
-	// ErrClosed: the engine was closed.
+	// ErrClosed: the engine was closed; every call after Close fails so.
 	ErrClosed = errors.New("broker: closed")
 )
 
@@ -113,16 +117,19 @@ type Broker interface {
 	// Publish stores data as the next publication of channel (unless the
 	// options make it ephemeral) and delivers it to every node subscribed
 	// to channel. It returns the publication's position once it is stored:
-	// a returned position is never lost while history keeps it.
+	// a returned position is never lost while history keeps it. The engine
+	// may keep data: the caller must not change it afterwards.
 	Publish(ctx context.Context, channel string, data []byte, opts PublishOptions) (Position, error)
 	// History appends to dst the publications of channel after opts.After,
-	// oldest first, at most opts.Limit, and returns the stream's state read
-	// in the same step. Reading never creates a channel.
+	// oldest first, at most opts.Limit (fewer only where what history
+	// holds ends), and returns the stream's state read in the same step.
+	// When history no longer holds opts.After+1, it starts at the oldest
+	// publication it holds. Reading never creates a channel.
 	History(ctx context.Context, channel string, opts HistoryOptions, dst []*Publication) ([]*Publication, StreamState, error)
 	// Subscribe declares that this node has local interest in channel.
 	// When it returns, every publication stored afterwards is delivered
-	// to the Handler. Calls are counted: each Subscribe is matched by one
-	// Unsubscribe.
+	// to the Handler. Calls are counted: each successful Subscribe is
+	// matched by one Unsubscribe; a failed one holds nothing.
 	Subscribe(ctx context.Context, channel string) error
 	// Unsubscribe withdraws one Subscribe of channel.
 	Unsubscribe(ctx context.Context, channel string) error
@@ -163,7 +170,7 @@ type PresenceInfo struct {
 // PresenceStats counts a channel's presence.
 type PresenceStats struct {
 	Connections int // connections present
-	Users       int // distinct users among them
+	Users       int // distinct users among them; anonymous connections count as one user, ""
 }
 
 // Presence tracks which connections are present in which channels. An

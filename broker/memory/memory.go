@@ -106,6 +106,7 @@ type Broker struct {
 	stop      chan struct{}
 	sweeper   sync.WaitGroup
 	closeOnce sync.Once
+	closed    atomic.Bool
 }
 
 type handlerBox struct{ h broker.Handler }
@@ -140,6 +141,7 @@ func (b *Broker) Start(h broker.Handler) error {
 // Close stops the sweeper. Publications are no longer delivered.
 func (b *Broker) Close(context.Context) error {
 	b.closeOnce.Do(func() {
+		b.closed.Store(true)
 		close(b.stop)
 		b.handler.Store(&handlerBox{})
 	})
@@ -156,6 +158,9 @@ func (b *Broker) nowMillis() int64 { return b.cfg.Now().UnixMilli() }
 // Publish stores data as the next publication of channel and delivers it.
 // It takes ownership of data: the caller must not change it afterwards.
 func (b *Broker) Publish(_ context.Context, name string, data []byte, opts broker.PublishOptions) (broker.Position, error) {
+	if b.closed.Load() {
+		return broker.Position{}, broker.ErrClosed
+	}
 	sh := b.shardOf(name)
 	now := b.nowMillis()
 	sh.mu.Lock()
@@ -244,6 +249,9 @@ func (b *Broker) newChannel(sh *shard, name string, now int64) *channel {
 
 // History reads channel's publications after opts.After and its state.
 func (b *Broker) History(_ context.Context, name string, opts broker.HistoryOptions, dst []*broker.Publication) ([]*broker.Publication, broker.StreamState, error) {
+	if b.closed.Load() {
+		return dst, broker.StreamState{}, broker.ErrClosed
+	}
 	sh := b.shardOf(name)
 	now := b.nowMillis()
 	sh.mu.Lock()
@@ -261,6 +269,9 @@ func (b *Broker) History(_ context.Context, name string, opts broker.HistoryOpti
 
 // Subscribe counts one more local interest in channel name.
 func (b *Broker) Subscribe(_ context.Context, name string) error {
+	if b.closed.Load() {
+		return broker.ErrClosed
+	}
 	sh := b.shardOf(name)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

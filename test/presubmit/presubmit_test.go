@@ -21,13 +21,21 @@ var forbidden = map[string][]string{
 	"codec":        {module + "/", "github.com/panjf2000/gnet", "github.com/valyala/bytebufferpool"},
 	"conn":         {module + "/server", module + "/bench", module + "/web", "github.com/panjf2000/gnet"},
 	"server/wheel": {module + "/", "github.com/"},
-	"server":       {module + "/bench", module + "/cmd"},
-	"bench":        {module + "/server", module + "/conn", "github.com/panjf2000/gnet"},
-	"web":          {module + "/", "github.com/"},
-	"protocol":     {module + "/", "github.com/"},
-	"broker":       {module + "/", "github.com/"},
+	// The reactor sees the engine seam, never an implementation: only cmd/
+	// wires one.
+	"server":   {module + "/bench", module + "/cmd", module + "/broker/", module + "/internal/"},
+	"bench":    {module + "/server", module + "/conn", "github.com/panjf2000/gnet"},
+	"web":      {module + "/", "github.com/"},
+	"protocol": {module + "/", "github.com/"},
+	"broker":   {module + "/", "github.com/"},
 	// Engine implementations see the seam, never the reactor.
 	"broker/memory": {module + "/server", module + "/conn", module + "/codec", module + "/protocol", module + "/bench", module + "/cmd", "github.com/panjf2000/gnet"},
+	"broker/redis":  {module + "/server", module + "/conn", module + "/codec", module + "/protocol", module + "/bench", module + "/cmd", "github.com/panjf2000/gnet"},
+	// Identity, webhooks and the inbox stand alone.
+	"auth":               {module + "/", "github.com/panjf2000", "github.com/gobwas", "github.com/valyala"},
+	"notify":             {module + "/", "github.com/"},
+	"inbox":              {module + "/", "github.com/"},
+	"internal/testredis": {module + "/"},
 }
 
 // allowed lists, per package, exact dependencies its bans would catch
