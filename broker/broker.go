@@ -180,10 +180,19 @@ type PresenceStats struct {
 //
 // All methods may be called from any goroutine.
 type Presence interface {
-	// AddPresence adds or refreshes info.Conn's entry in channel.
-	AddPresence(ctx context.Context, channel string, info PresenceInfo, ttl time.Duration) error
-	// RemovePresence removes the entry of connection conn from channel.
-	RemovePresence(ctx context.Context, channel, conn string) error
+	// AddPresence adds or refreshes info.Conn's entry in channel, and
+	// reports whether it is new (it had none, or it had expired): the node
+	// announces a join then.
+	AddPresence(ctx context.Context, channel string, info PresenceInfo, ttl time.Duration) (added bool, err error)
+	// RemovePresence removes the entry of connection conn from channel,
+	// and reports whether there was a live one: the node announces a
+	// leave then.
+	RemovePresence(ctx context.Context, channel, conn string) (removed bool, err error)
+	// ExpirePresence removes conn's entry from channel only if it has
+	// expired, and reports whether it did. A node that saw a long-poller
+	// go quiet asks it, so that of all the nodes the poller used, exactly
+	// one announces its leave, and none while it still polls elsewhere.
+	ExpirePresence(ctx context.Context, channel, conn string) (expired bool, err error)
 	// Presence appends to dst the live entries of channel.
 	Presence(ctx context.Context, channel string, dst []PresenceInfo) ([]PresenceInfo, error)
 	// PresenceStats counts the live entries of channel.

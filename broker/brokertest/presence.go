@@ -20,6 +20,7 @@ func RunPresence(t *testing.T, newPresence NewPresence) {
 		{"Remove", testPresenceRemove},
 		{"TTL", testPresenceTTL},
 		{"ChannelsAreIndependent", testPresenceChannels},
+		{"JoinAndLeaveFlags", testPresenceFlags},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := NewClock()
@@ -33,11 +34,13 @@ func entry(user, client, conn, transport string, since int64) broker.PresenceInf
 	return broker.PresenceInfo{ClientInfo: broker.ClientInfo{User: user, Client: client, Conn: conn}, Transport: transport, Since: since}
 }
 
-func add(t *testing.T, p broker.Presence, ch string, info broker.PresenceInfo, ttl time.Duration) {
+func add(t *testing.T, p broker.Presence, ch string, info broker.PresenceInfo, ttl time.Duration) bool {
 	t.Helper()
-	if err := p.AddPresence(context.Background(), ch, info, ttl); err != nil {
+	added, err := p.AddPresence(context.Background(), ch, info, ttl)
+	if err != nil {
 		t.Fatalf("AddPresence %s %s: %v", ch, info.Conn, err)
 	}
+	return added
 }
 
 // list returns channel's entries sorted by connection.
@@ -127,7 +130,7 @@ func testPresenceRemove(t *testing.T, p broker.Presence, clock *Clock) {
 	add(t, p, "room", entry("u2", "", "c", "ws", 3), time.Minute)
 	rm := func(conn string) {
 		t.Helper()
-		if err := p.RemovePresence(context.Background(), "room", conn); err != nil {
+		if _, err := p.RemovePresence(context.Background(), "room", conn); err != nil {
 			t.Fatalf("RemovePresence %s: %v", conn, err)
 		}
 	}
@@ -178,10 +181,42 @@ func testPresenceChannels(t *testing.T, p broker.Presence, clock *Clock) {
 	if got := list(t, p, "a"); len(got) != 1 || got[0].Conn != "c1" {
 		t.Fatalf("a: %v", conns(got))
 	}
-	if err := p.RemovePresence(context.Background(), "a", "c2"); err != nil {
+	if _, err := p.RemovePresence(context.Background(), "a", "c2"); err != nil {
 		t.Fatal(err)
 	}
 	if got := list(t, p, "b"); len(got) != 1 || got[0].Conn != "c2" {
 		t.Fatalf("removing c2 from a touched b: %v", conns(got))
+	}
+}
+
+// The flags a node announces joins and leaves by: a new entry is added,
+// a refreshed one is not; a live entry is removed, an absent one is not;
+// only an expired entry expires, once.
+func testPresenceFlags(t *testing.T, p broker.Presence, clock *Clock) {
+	ctx := context.Background()
+	if !add(t, p, "room", entry("u1", "", "a", "poll", 1), 10*time.Second) {
+		t.Fatal("a first entry was not reported new")
+	}
+	if add(t, p, "room", entry("u1", "", "a", "poll", 1), 10*time.Second) {
+		t.Fatal("a refreshed entry was reported new")
+	}
+	if expired, err := p.ExpirePresence(ctx, "room", "a"); err != nil || expired {
+		t.Fatalf("a live entry expired: %v %v", expired, err)
+	}
+	clock.Advance(11 * time.Second)
+	if expired, err := p.ExpirePresence(ctx, "room", "a"); err != nil || !expired {
+		t.Fatalf("an expired entry did not expire: %v %v", expired, err)
+	}
+	if expired, _ := p.ExpirePresence(ctx, "room", "a"); expired {
+		t.Fatal("an entry expired twice")
+	}
+	if !add(t, p, "room", entry("u1", "", "a", "poll", 1), 10*time.Second) {
+		t.Fatal("an entry added again after it expired was not reported new")
+	}
+	if removed, err := p.RemovePresence(ctx, "room", "a"); err != nil || !removed {
+		t.Fatalf("removing a live entry: %v %v", removed, err)
+	}
+	if removed, _ := p.RemovePresence(ctx, "room", "a"); removed {
+		t.Fatal("an absent entry was removed")
 	}
 }

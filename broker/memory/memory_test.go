@@ -290,7 +290,7 @@ func TestPresence(t *testing.T) {
 	p := NewPresence(clock.Now)
 	add := func(conn, user string) {
 		info := broker.PresenceInfo{ClientInfo: broker.ClientInfo{User: user, Conn: conn}}
-		if err := p.AddPresence(ctx, "room", info, 10*time.Second); err != nil {
+		if _, err := p.AddPresence(ctx, "room", info, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -301,7 +301,7 @@ func TestPresence(t *testing.T) {
 	if st.Connections != 3 || st.Users != 2 {
 		t.Fatalf("stats %+v", st)
 	}
-	_ = p.RemovePresence(ctx, "room", "c3")
+	_, _ = p.RemovePresence(ctx, "room", "c3")
 	clock.Advance(5 * time.Second)
 	add("c1", "alice") // refreshed
 	clock.Advance(6 * time.Second)

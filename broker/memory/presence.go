@@ -32,7 +32,7 @@ func NewPresence(now func() time.Time) *Presence {
 }
 
 // AddPresence adds or refreshes info.Conn's entry in channel for ttl.
-func (p *Presence) AddPresence(_ context.Context, channel string, info broker.PresenceInfo, ttl time.Duration) error {
+func (p *Presence) AddPresence(_ context.Context, channel string, info broker.PresenceInfo, ttl time.Duration) (bool, error) {
 	now := p.now().UnixMilli()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -41,21 +41,44 @@ func (p *Presence) AddPresence(_ context.Context, channel string, info broker.Pr
 		m = make(map[string]presenceEntry)
 		p.chs[string([]byte(channel))] = m
 	}
+	old, had := m[info.Conn]
 	m[info.Conn] = presenceEntry{info: info, expires: now + ttl.Milliseconds()}
-	return nil
+	return !had || old.expires < now, nil
 }
 
 // RemovePresence removes connection conn's entry from channel.
-func (p *Presence) RemovePresence(_ context.Context, channel, conn string) error {
+func (p *Presence) RemovePresence(_ context.Context, channel, conn string) (bool, error) {
+	now := p.now().UnixMilli()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if m := p.chs[channel]; m != nil {
-		delete(m, conn)
-		if len(m) == 0 {
-			delete(p.chs, channel)
-		}
+	return p.removeLocked(channel, conn, func(e presenceEntry) bool { return e.expires >= now }), nil
+}
+
+// ExpirePresence removes conn's entry from channel if it has expired.
+func (p *Presence) ExpirePresence(_ context.Context, channel, conn string) (bool, error) {
+	now := p.now().UnixMilli()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := p.chs[channel]
+	if e, ok := m[conn]; !ok || e.expires >= now {
+		return false, nil
 	}
-	return nil
+	return p.removeLocked(channel, conn, func(presenceEntry) bool { return true }), nil
+}
+
+// removeLocked removes conn's entry and reports whether counted said it
+// was one to count.
+func (p *Presence) removeLocked(channel, conn string, counted func(presenceEntry) bool) bool {
+	m := p.chs[channel]
+	e, ok := m[conn]
+	if !ok {
+		return false
+	}
+	delete(m, conn)
+	if len(m) == 0 {
+		delete(p.chs, channel)
+	}
+	return counted(e)
 }
 
 // Presence appends channel's live entries to dst.

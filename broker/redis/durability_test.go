@@ -156,7 +156,7 @@ func TestUnavailable(t *testing.T) {
 		if _, _, err := b.History(context.Background(), "ch", broker.HistoryOptions{Limit: 1}, nil); !errors.Is(err, broker.ErrUnavailable) {
 			t.Fatalf("%s: History = %v, want ErrUnavailable", state, err)
 		}
-		if err := b.AddPresence(context.Background(), "ch", broker.PresenceInfo{}, time.Second); !errors.Is(err, broker.ErrUnavailable) {
+		if _, err := b.AddPresence(context.Background(), "ch", broker.PresenceInfo{}, time.Second); !errors.Is(err, broker.ErrUnavailable) {
 			t.Fatalf("%s: AddPresence = %v, want ErrUnavailable", state, err)
 		}
 		if err := b.Ready(context.Background()); !errors.Is(err, broker.ErrUnavailable) {
@@ -196,7 +196,7 @@ func TestClosed(t *testing.T) {
 	_, _, err2 := b.History(ctx, "ch", broker.HistoryOptions{}, nil)
 	err3 := b.Subscribe(ctx, "ch")
 	err4 := b.Unsubscribe(ctx, "ch")
-	err5 := b.AddPresence(ctx, "ch", broker.PresenceInfo{}, time.Second)
+	_, err5 := b.AddPresence(ctx, "ch", broker.PresenceInfo{}, time.Second)
 	_, err6 := b.PresenceStats(ctx, "ch")
 	err7 := b.Start(nopHandler{})
 	for i, err := range []error{err1, err2, err3, err4, err5, err6, err7} {

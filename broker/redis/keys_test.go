@@ -89,7 +89,7 @@ func TestReadsCreateNoKey(t *testing.T) {
 	b.History(ctx, "ch", broker.HistoryOptions{Limit: 10}, nil)
 	b.Presence(ctx, "ch", nil)
 	b.PresenceStats(ctx, "ch")
-	b.RemovePresence(ctx, "ch", "c1")
+	_, _ = b.RemovePresence(ctx, "ch", "c1")
 	b.Publish(ctx, "ch", []byte(`1`), broker.PublishOptions{Ephemeral: true})
 	if err := b.Subscribe(ctx, "ch"); err != nil {
 		t.Fatal(err)
@@ -202,8 +202,8 @@ func TestPresenceKeysExpire(t *testing.T) {
 	anon := func(conn string) broker.PresenceInfo {
 		return broker.PresenceInfo{ClientInfo: broker.ClientInfo{Conn: conn}, Transport: "ws"}
 	}
-	b.AddPresence(ctx, "ch", anon("a"), 300*time.Millisecond)
-	b.AddPresence(ctx, "ch", anon("b"), 300*time.Millisecond)
+	_, _ = b.AddPresence(ctx, "ch", anon("a"), 300*time.Millisecond)
+	_, _ = b.AddPresence(ctx, "ch", anon("b"), 300*time.Millisecond)
 	if st, _ := b.PresenceStats(ctx, "ch"); st != (broker.PresenceStats{Connections: 2, Users: 1}) {
 		t.Fatalf("two anonymous: %+v, want 2 connections, 1 user", st)
 	}
@@ -211,7 +211,7 @@ func TestPresenceKeysExpire(t *testing.T) {
 	if st, _ := b.PresenceStats(ctx, "ch"); st != (broker.PresenceStats{}) {
 		t.Fatalf("after expiry: %+v", st)
 	}
-	if err := b.AddPresence(ctx, "ch", anon("a"), 0); err == nil {
+	if _, err := b.AddPresence(ctx, "ch", anon("a"), 0); err == nil {
 		t.Fatal("AddPresence with no ttl succeeded")
 	}
 }

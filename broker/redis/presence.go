@@ -17,20 +17,43 @@ import (
 // goes, so every answer is exact and nothing outlives its ttl; the keys
 // themselves expire with their longest-lived entry.
 
-// AddPresence adds or refreshes info.Conn's entry in channel for ttl.
-func (b *Broker) AddPresence(ctx context.Context, channel string, info broker.PresenceInfo, ttl time.Duration) error {
+// AddPresence adds or refreshes info.Conn's entry in channel for ttl, and
+// reports whether it is new.
+func (b *Broker) AddPresence(ctx context.Context, channel string, info broker.PresenceInfo, ttl time.Duration) (bool, error) {
 	if ttl <= 0 {
-		return fmt.Errorf("redis: add presence: ttl %v must be positive", ttl)
+		return false, fmt.Errorf("redis: add presence: ttl %v must be positive", ttl)
 	}
 	entry := appendPresence(make([]byte, 0, 32+len(info.User)+len(info.Client)+len(info.Transport)), info)
-	_, err := b.presence(ctx, "add presence", presenceAddScript, channel, info.Conn, stringOf(entry), strconv.FormatInt(millis(ttl), 10))
-	return err
+	return b.presenceFlag(ctx, "add presence", presenceAddScript, channel, info.Conn, stringOf(entry), strconv.FormatInt(millis(ttl), 10))
 }
 
-// RemovePresence removes the entry of connection conn from channel.
-func (b *Broker) RemovePresence(ctx context.Context, channel, conn string) error {
-	_, err := b.presence(ctx, "remove presence", presenceRemoveScript, channel, conn)
-	return err
+// RemovePresence removes the entry of connection conn from channel, and
+// reports whether there was a live one.
+func (b *Broker) RemovePresence(ctx context.Context, channel, conn string) (bool, error) {
+	return b.presenceFlag(ctx, "remove presence", presenceRemoveScript, channel, conn)
+}
+
+// ExpirePresence removes conn's entry from channel if it has expired.
+func (b *Broker) ExpirePresence(ctx context.Context, channel, conn string) (bool, error) {
+	return b.presenceFlag(ctx, "expire presence", presenceExpireScript, channel, conn)
+}
+
+// presenceFlag runs a presence script that answers 0 or 1.
+func (b *Broker) presenceFlag(ctx context.Context, op string, script *rueidis.Lua, channel string, args ...string) (bool, error) {
+	if b.closed.Load() {
+		return false, b.errClosed(op)
+	}
+	keys, err := b.presenceKeys(channel)
+	if err != nil {
+		return false, err
+	}
+	ctx, cancel := b.withTimeout(ctx)
+	defer cancel()
+	n, err := script.Exec(ctx, b.client, keys, append([]string{b.nowArg()}, args...)).AsInt64()
+	if err != nil {
+		return false, b.fail(op, ctx, err)
+	}
+	return n == 1, nil
 }
 
 // Presence appends to dst the live entries of channel.

@@ -21,6 +21,8 @@ var (
 	presenceCommonLua string
 	//go:embed lua/presence_add.lua
 	presenceAddLua string
+	//go:embed lua/presence_expire.lua
+	presenceExpireLua string
 	//go:embed lua/presence_remove.lua
 	presenceRemoveLua string
 	//go:embed lua/presence_get.lua
@@ -37,6 +39,7 @@ var (
 	historySHA           = sha1Hex(historyLua)
 	presenceAddScript    = rueidis.NewLuaScript(presenceCommonLua + presenceAddLua)
 	presenceRemoveScript = rueidis.NewLuaScript(presenceCommonLua + presenceRemoveLua)
+	presenceExpireScript = rueidis.NewLuaScript(presenceCommonLua + presenceExpireLua)
 	presenceGetScript    = rueidis.NewLuaScript(presenceCommonLua + presenceGetLua)
 	presenceStatsScript  = rueidis.NewLuaScript(presenceCommonLua + presenceStatsLua)
 )

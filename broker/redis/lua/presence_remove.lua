@@ -1,4 +1,4 @@
--- ARGV[2] conn.
+-- ARGV[2] conn. Returns 1 when a live entry was removed.
 cleanup()
 local old = redis.call('HGET', KEYS[1], ARGV[2])
 if old then
@@ -7,4 +7,5 @@ if old then
 end
 redis.call('ZREM', KEYS[2], ARGV[2])
 expire_keys()
-return 1
+if old then return 1 end
+return 0
