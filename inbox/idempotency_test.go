@@ -5,50 +5,6 @@ import (
 	"time"
 )
 
-func TestIdempotentRetryStoresOnce(t *testing.T) {
-	d, c := openTest(t, func(o *Options) { o.IdempotencyWindow = time.Minute })
-	m := msg("dm:alice:bob", "bob", 1)
-	m.Key = "m-1"
-	first := mustAppend(t, d, []string{"alice", "bob"}, m)
-	appendN(t, d, "alice", "room:1", "carol", 0, 2)
-	for range 3 {
-		c.advance(10 * time.Second)
-		again := mustAppend(t, d, []string{"alice", "bob"}, m)
-		for i := range again {
-			if !again[i].Duplicate || again[i].Seq != first[i].Seq || again[i].User != first[i].User {
-				t.Fatalf("retry: %+v, first %+v", again, first)
-			}
-		}
-	}
-	if s := mustState(t, d, "alice"); s.Top != 3 {
-		t.Fatalf("alice's log holds %d entries, want 3: a retry was stored", s.Top)
-	}
-	if s := mustState(t, d, "bob"); s.Top != 1 {
-		t.Fatalf("bob's log holds %d entries, want 1", s.Top)
-	}
-
-	// A retry to a larger group: the old recipients get their first seq,
-	// the new one gets the entry.
-	more := mustAppend(t, d, []string{"alice", "bob", "dave"}, m)
-	if !more[0].Duplicate || !more[1].Duplicate || more[2].Duplicate || more[2].Seq != 1 || more[0].Seq != first[0].Seq {
-		t.Fatalf("retry to a larger group: %+v", more)
-	}
-
-	// The key is the sender's: another sender's message with the same key
-	// is another message.
-	other := msg("dm:alice:carol", "carol", 2)
-	other.Key = "m-1"
-	if a := mustAppend(t, d, []string{"alice"}, other); a[0].Duplicate || a[0].Seq != 4 {
-		t.Fatalf("same key from another sender: %+v", a)
-	}
-
-	// After the window the key is new again.
-	c.advance(time.Minute)
-	if a := mustAppend(t, d, []string{"bob"}, m); a[0].Duplicate || a[0].Seq != 2 {
-		t.Fatalf("after the window: %+v", a)
-	}
-}
-
 func TestIdempotencyRecordsExpireInTheSweep(t *testing.T) {
 	d, c := openTest(t, func(o *Options) { o.IdempotencyWindow = time.Minute })
 	for i := range 5 {

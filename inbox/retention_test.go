@@ -5,62 +5,6 @@ import (
 	"time"
 )
 
-func TestRetentionByCountReportsExactGap(t *testing.T) {
-	d, _ := openTest(t, func(o *Options) { o.Retention.MaxEntries = 100 })
-	mustAck(t, d, "alice", "phone", 0)
-	appendN(t, d, "alice", "room:1", "bob", 0, 250)
-	mustAck(t, d, "alice", "laptop", 120)
-	s := mustState(t, d, "alice")
-	if s.Top != 250 || s.Oldest != 151 || s.Dropped != 150 || s.Kept() != 100 {
-		t.Fatalf("state %+v", s)
-	}
-	for _, c := range []struct {
-		device string
-		gap    uint64
-	}{{"phone", 150}, {"laptop", 30}} {
-		dev, err := d.Device(bg, "alice", c.device)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if dev.Gap != c.gap || dev.Pending != 100 {
-			t.Fatalf("%s: %+v, want gap %d", c.device, dev, c.gap)
-		}
-		p, err := d.Read(bg, "alice", dev.Acked, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Gap != c.gap {
-			t.Fatalf("%s: read gap %d, want %d", c.device, p.Gap, c.gap)
-		}
-		checkSeqs(t, p.Entries, 151, 160)
-		if n := payloadIndex(t, p.Entries[0].Payload); n != 150 {
-			t.Fatalf("oldest kept entry holds message %d, want 150", n)
-		}
-	}
-	// A reader past the removed entries has no gap.
-	if p, _ := d.Read(bg, "alice", 150, 1); p.Gap != 0 || p.Entries[0].Seq != 151 {
-		t.Fatalf("read after 150: gap %d, %+v", p.Gap, p.Entries)
-	}
-	// An empty log after a full trim still counts what it removed.
-	if p, _ := d.Read(bg, "alice", 250, 1); p.Gap != 0 || len(p.Entries) != 0 {
-		t.Fatalf("read at top: %+v", p)
-	}
-}
-
-func TestRetentionByBytes(t *testing.T) {
-	m := msg("room:1", "bob", 100) // every payload {"i":1NN} has 9 bytes
-	size := uint64(entrySize(&m))
-	d, _ := openTest(t, func(o *Options) { o.Retention.MaxBytes = int64(10*size + size/2) })
-	appendN(t, d, "alice", "room:1", "bob", 100, 37)
-	s := mustState(t, d, "alice")
-	if s.Kept() != 10 || s.Bytes != 10*size || s.Dropped != 27 || s.Oldest != 28 {
-		t.Fatalf("state %+v, entry size %d", s, size)
-	}
-	if p, _ := d.Read(bg, "alice", 0, 1); p.Gap != 27 || p.Entries[0].Seq != 28 {
-		t.Fatalf("read: gap %d, %+v", p.Gap, p.Entries)
-	}
-}
-
 func TestRetentionByAgeOnAppendAndSweep(t *testing.T) {
 	d, c := openTest(t, func(o *Options) { o.Retention.MaxAge = time.Hour })
 	appendN(t, d, "alice", "room:1", "bob", 0, 10)
