@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +33,9 @@ func smallConfig(targets ...Target) Config {
 		ThroughputSubs:     2,
 		ThroughputPubs:     2,
 		ThroughputTime:     300 * time.Millisecond,
+		RoomSubs:           10,
+		RoomPubs:           4,
+		RoomTime:           300 * time.Millisecond,
 		ChurnStable:        5,
 		ChurnRate:          50,
 		ChurnLifetime:      100 * time.Millisecond,
@@ -88,8 +92,9 @@ func TestBaselineBroadcastLosesNothing(t *testing.T) {
 }
 
 func TestBaselineEveryScenario(t *testing.T) {
+	t.Parallel() // churn waits for its settle; let it overlap the floor's
 	cfg := smallConfig(startBaseline(t))
-	for _, sc := range []string{"connect", "idle", "throughput", "churn"} {
+	for _, sc := range []string{"connect", "idle", "throughput", "room", "churn"} {
 		t.Run(sc, func(t *testing.T) {
 			r := runScenario(t, cfg, sc)
 			if r.Metrics["failed"] != 0 || r.Metrics["lost"] != 0 || r.Metrics["dups"] != 0 {
@@ -115,10 +120,14 @@ func TestBaselineEveryScenario(t *testing.T) {
 
 // lossyHub is a deliberately bad target speaking the Comet protocol: it
 // drops every dropEvery-th publish for every subscriber, sends every
-// dupEvery-th twice, and delays every delivery by delay.
+// dupEvery-th twice, and delays every delivery by delay. With failEvery it
+// also refuses every failEvery-th publish request (503, nothing delivered).
 type lossyHub struct {
 	dropEvery, dupEvery int
 	delay               time.Duration
+	failEvery           int
+
+	requests atomic.Int64
 
 	mu   sync.Mutex
 	seq  int64
@@ -137,6 +146,10 @@ func (h *lossyHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/api/publish":
 		req, ok := decodePublish(w, r)
 		if !ok {
+			return
+		}
+		if n := h.requests.Add(1); h.failEvery > 0 && n%int64(h.failEvery) == 0 {
+			http.Error(w, `{"error":"busy"}`, http.StatusServiceUnavailable)
 			return
 		}
 		h.mu.Lock()
@@ -238,6 +251,33 @@ func TestSlowLossyTargetIsReported(t *testing.T) {
 	WriteTable(&sb, []Result{r})
 	if !strings.Contains(sb.String(), "LOSS: 40 deliveries lost, 20 duplicated") {
 		t.Fatalf("table hides the loss:\n%s", sb.String())
+	}
+}
+
+// TestRoomLeavesRefusedPublishesOutOfLoss: a publish the server refused is
+// a publish error, not a loss, although its index was taken.
+func TestRoomLeavesRefusedPublishesOutOfLoss(t *testing.T) {
+	r := runScenario(t, smallConfig(startLossy(t, &lossyHub{failEvery: 3})), "room")
+	m := r.Metrics
+	if m["publish_errors"] == 0 || m["published"] == 0 || m["lost"] != 0 || m["dups"] != 0 || m["deliveries"] != 10*m["published"] {
+		t.Fatalf("metrics %v notes %v", m, r.Notes)
+	}
+}
+
+// TestReportUnacked: indices whose publish failed are not lost, and not
+// named as lost; the others still are.
+func TestReportUnacked(t *testing.T) {
+	ts := &trackedSub{ch: "c", sub: &Sub{done: make(chan struct{})}}
+	for _, k := range []int64{0, 1, 3} {
+		ts.tr.Observe(k)
+	}
+	g := &localGroup{subs: []*trackedSub{ts}}
+	r, err := g.report(publishedSet{Count: map[string]int64{"c": 6}, Unacked: map[string][]int64{"c": {2, 5}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Lost != 1 || len(r.MissingSample) != 1 || r.MissingSample[0] != "c#4" {
+		t.Fatalf("lost %d, sample %v; want 1, [c#4]", r.Lost, r.MissingSample)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -19,11 +20,11 @@ import (
 // Proto names the wire protocol a subscriber speaks to a target.
 type Proto string
 
-// The protocols Endpoint knows. Adding a transport is one constant and one
-// case in Dial and Publish.
+// The protocols Endpoint knows. Adding a transport is one constant, one
+// case in Dial, and its family in Proto.family.
 const (
 	// ProtoComet is Comet's JSON protocol over WebSocket at GET /ws, with
-	// POST /api/publish; the baseline hub speaks it too.
+	// POST /api/publish; the baseline hub and the floor speak it too.
 	ProtoComet Proto = "comet"
 	// ProtoCometSSE subscribes with GET /sse?ch=X (text/event-stream: an
 	// "open" event, then one Comet "msg" object per data line) and
@@ -36,10 +37,62 @@ const (
 	// ProtoNchan subscribes with a WebSocket on /sub/<channel> (raw message
 	// bodies as text frames) and publishes with POST /pub/<channel>.
 	ProtoNchan Proto = "nchan"
+	// ProtoNchanSSE subscribes with nchan's EventSource subscriber on
+	// GET /sse/<channel> (a ": hi" comment on connect, then one data line
+	// per message) and publishes like ProtoNchan.
+	ProtoNchanSSE Proto = "nchan-sse"
+	// ProtoNchanPoll long-polls nchan's GET /poll/<channel> on one
+	// keep-alive connection: one message per answer, the next asked for
+	// with the answer's Last-Modified and Etag as If-Modified-Since and
+	// If-None-Match; it publishes like ProtoNchan.
+	ProtoNchanPoll Proto = "nchan-poll"
 	// ProtoCentrifugo speaks Centrifugo's v2 JSON client protocol on
 	// /connection/websocket and publishes with its v5 HTTP API.
 	ProtoCentrifugo Proto = "centrifugo"
+	// ProtoCentrifugoSSE subscribes with Centrifugo's unidirectional SSE,
+	// GET /connection/uni_sse?cf_connect={"token":JWT}: the channel comes
+	// from the connection token's "channels" claim (HS256, signed with the
+	// endpoint's APIKey), a "connect" event confirms it, then one push per
+	// data line. It publishes like ProtoCentrifugo.
+	ProtoCentrifugoSSE Proto = "centrifugo-sse"
 )
+
+// family is the protocol whose publish API and health check p shares: the
+// WebSocket protocol of the same server.
+func (p Proto) family() Proto {
+	switch p {
+	case ProtoCometSSE, ProtoCometPoll:
+		return ProtoComet
+	case ProtoNchanSSE, ProtoNchanPoll:
+		return ProtoNchan
+	case ProtoCentrifugoSSE:
+		return ProtoCentrifugo
+	}
+	return p
+}
+
+// isWebSocket reports whether p's subscribers are WebSockets (they send a
+// close frame when the harness closes them).
+func (p Proto) isWebSocket() bool { return p.family() == p }
+
+// transports lists, per WebSocket protocol, the protocols of the same server
+// that subscribe over SSE and long-poll. Comet's are served only by targets
+// that say so (HTTPTransports), not by the baseline or the floor.
+var transports = map[Proto]map[string]Proto{
+	ProtoComet:      {"sse": ProtoCometSSE, "poll": ProtoCometPoll},
+	ProtoNchan:      {"sse": ProtoNchanSSE, "poll": ProtoNchanPoll},
+	ProtoCentrifugo: {"sse": ProtoCentrifugoSSE},
+}
+
+// overTransport returns the protocol that subscribes to a server speaking p
+// over transport ("", "sse" or "poll"), and whether there is one.
+func overTransport(p Proto, transport string) (Proto, bool) {
+	if transport == "" {
+		return p, true
+	}
+	v, ok := transports[p][transport]
+	return v, ok
+}
 
 // Endpoint is where and how to reach a started target. It is plain data so
 // that worker processes receive it as JSON.
@@ -109,6 +162,9 @@ type Sub struct {
 	closing   atomic.Bool
 	pollAddr  string // long-poll: Host, and the cursor of the next poll
 	cursor    string
+	pollPath  string // nchan long-poll: the channel's URL path
+	modified  string // nchan long-poll: Last-Modified and Etag of the last answer
+	etag      string
 }
 
 // Done is closed when the reader goroutine has ended.
@@ -134,7 +190,7 @@ func (s *Sub) Close() error {
 	if s.closing.Swap(true) {
 		return nil
 	}
-	if s.proto != ProtoCometSSE && s.proto != ProtoCometPoll {
+	if s.proto.isWebSocket() {
 		_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
 		_ = s.write(ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
 	}
@@ -176,9 +232,16 @@ func (e Endpoint) Dial(ctx context.Context, ch string, opt DialOptions, onMsg fu
 		path = "/connection/websocket"
 		first = fmt.Appendf(nil, "{\"id\":1,\"connect\":{}}\n{\"id\":2,\"subscribe\":{\"channel\":%q}}", ch)
 	case ProtoCometSSE:
-		err = s.startSSE(e.Addr, ch)
+		err = s.startSSE(e.Addr, "/sse?ch="+url.QueryEscape(ch))
+	case ProtoNchanSSE:
+		err = s.startSSE(e.Addr, "/sse/"+ch)
+	case ProtoCentrifugoSSE:
+		connect := fmt.Sprintf(`{"token":%q}`, centrifugoToken(e.APIKey, ch))
+		err = s.startSSE(e.Addr, "/connection/uni_sse?cf_connect="+url.QueryEscape(connect))
 	case ProtoCometPoll:
 		err = s.startPoll(e.Addr, ch)
+	case ProtoNchanPoll:
+		err = s.startNchanPoll(e.Addr, ch)
 	default:
 		err = fmt.Errorf("bench: unknown protocol %q", e.Proto)
 	}
@@ -192,11 +255,12 @@ func (e Endpoint) Dial(ctx context.Context, ch string, opt DialOptions, onMsg fu
 		conn.Close()
 		return nil, err
 	}
-	if e.Proto == ProtoNchan || e.Proto == ProtoCometPoll {
+	polling := e.Proto == ProtoCometPoll || e.Proto == ProtoNchanPoll
+	if e.Proto == ProtoNchan || polling {
 		s.ready <- nil // no confirmation to wait for, or already had it
 	}
-	if e.Proto == ProtoCometPoll {
-		_ = conn.SetDeadline(time.Time{}) // readPoll sets one per poll
+	if polling {
+		_ = conn.SetDeadline(time.Time{}) // the poll loop sets one per poll
 	}
 	go s.readLoop()
 	select {
@@ -211,7 +275,7 @@ func (e Endpoint) Dial(ctx context.Context, ch string, opt DialOptions, onMsg fu
 		conn.Close()
 		return nil, err
 	}
-	if e.Proto != ProtoCometPoll {
+	if !polling {
 		_ = conn.SetDeadline(time.Time{})
 	}
 	return s, nil
@@ -250,11 +314,14 @@ const maxFrame = 1 << 20
 func (s *Sub) readLoop() {
 	defer close(s.done)
 	switch s.proto {
-	case ProtoCometSSE:
+	case ProtoCometSSE, ProtoNchanSSE, ProtoCentrifugoSSE:
 		s.readSSE()
 		return
 	case ProtoCometPoll:
 		s.readPoll()
+		return
+	case ProtoNchanPoll:
+		s.readNchanPoll()
 		return
 	}
 	var msg, buf []byte
@@ -314,8 +381,19 @@ func (s *Sub) handle(m []byte, now int64) {
 		case bytes.Contains(m, []byte(`"op":"err"`)):
 			s.signal(fmt.Errorf("bench: server error: %s", m))
 		}
-	case ProtoNchan:
+	case ProtoNchan, ProtoNchanSSE, ProtoNchanPoll:
 		s.deliver(m, now, "")
+	case ProtoCentrifugoSSE:
+		// One reply or push per event; pings are empty objects and need no
+		// answer on a unidirectional connection.
+		switch {
+		case bytes.Contains(m, []byte(`"pub":`)):
+			s.deliver(m, now, `"offset":`)
+		case bytes.Contains(m, []byte(`"connect":`)):
+			s.signal(nil)
+		case bytes.Contains(m, []byte(`"error"`)), bytes.Contains(m, []byte(`"disconnect":`)):
+			s.signal(fmt.Errorf("bench: server error: %s", m))
+		}
 	case ProtoCentrifugo:
 		// Several replies may share one frame, one JSON object per line.
 		for line := range bytes.SplitSeq(m, []byte{'\n'}) {

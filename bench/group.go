@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,9 +62,21 @@ type groupReport struct {
 type group interface {
 	dial(ctx context.Context, job dialJob) (dialResult, error)
 	count() (int64, error)
-	report(published map[string]int64) (groupReport, error)
+	report(published publishedSet) (groupReport, error)
 	close() error
 }
+
+// publishedSet says what was published, per channel, for the loss
+// accounting: indices [0, Count[ch]) were published, except those in
+// Unacked[ch], whose publish failed (they count neither as delivered nor as
+// lost; a delivery of one is still a delivery).
+type publishedSet struct {
+	Count   map[string]int64   `json:"count,omitempty"`
+	Unacked map[string][]int64 `json:"unacked,omitempty"`
+}
+
+// publishedCounts is the set for scenarios whose every index was accepted.
+func publishedCounts(count map[string]int64) publishedSet { return publishedSet{Count: count} }
 
 type trackedSub struct {
 	sub *Sub
@@ -161,7 +174,7 @@ func (g *localGroup) onDelivery(ts *trackedSub, d Delivery) {
 
 func (g *localGroup) count() (int64, error) { return g.deliveries.Load(), nil }
 
-func (g *localGroup) report(published map[string]int64) (groupReport, error) {
+func (g *localGroup) report(published publishedSet) (groupReport, error) {
 	r := groupReport{CloseCodes: map[int]int{}, Deliveries: g.deliveries.Load(), Latency: g.latency.wire()}
 	g.mu.Lock()
 	subs := append([]*trackedSub(nil), g.subs...)
@@ -174,12 +187,20 @@ func (g *localGroup) report(published map[string]int64) (groupReport, error) {
 		r.Invalid += ts.tr.Invalid()
 		r.SeqMissing += ts.seq.Missing
 		r.SeqRepeats += ts.seq.Repeats
-		if n, ok := published[ts.ch]; ok {
+		if n, ok := published.Count[ts.ch]; ok {
+			unacked := published.Unacked[ts.ch]
 			lost := ts.tr.Lost(0, n)
+			for _, k := range unacked {
+				if k < n && !ts.tr.Has(k) {
+					lost--
+				}
+			}
 			r.Lost += lost
 			if lost > 0 && len(r.MissingSample) < 5 {
-				for _, k := range ts.tr.Missing(nil, 0, n, 5-len(r.MissingSample)) {
-					r.MissingSample = append(r.MissingSample, ts.ch+"#"+itoa(int(k)))
+				for _, k := range ts.tr.Missing(nil, 0, n, 5+len(unacked)) {
+					if len(r.MissingSample) < 5 && !slices.Contains(unacked, k) {
+						r.MissingSample = append(r.MissingSample, ts.ch+"#"+itoa(int(k)))
+					}
 				}
 			}
 		}
@@ -211,9 +232,9 @@ func (g *localGroup) close() error {
 
 // workerRequest is one line the coordinator writes to a worker's stdin.
 type workerRequest struct {
-	Op        string           `json:"op"` // dial, count, report, close
-	Dial      *dialJob         `json:"dial,omitempty"`
-	Published map[string]int64 `json:"published,omitempty"`
+	Op        string        `json:"op"` // dial, count, report, close
+	Dial      *dialJob      `json:"dial,omitempty"`
+	Published *publishedSet `json:"published,omitempty"`
 }
 
 type workerReply struct {
@@ -252,7 +273,11 @@ func ServeWorker(r io.Reader, w io.Writer) error {
 		case "count":
 			rep.Count, _ = g.count()
 		case "report":
-			res, _ := g.report(req.Published)
+			var pub publishedSet
+			if req.Published != nil {
+				pub = *req.Published
+			}
+			res, _ := g.report(pub)
 			rep.Report = &res
 		case "close":
 			_ = g.close()
@@ -329,8 +354,8 @@ func (g *remoteGroup) count() (int64, error) {
 	return rep.Count, err
 }
 
-func (g *remoteGroup) report(published map[string]int64) (groupReport, error) {
-	rep, err := g.call(workerRequest{Op: "report", Published: published})
+func (g *remoteGroup) report(published publishedSet) (groupReport, error) {
+	rep, err := g.call(workerRequest{Op: "report", Published: &published})
 	if err != nil {
 		return groupReport{}, err
 	}

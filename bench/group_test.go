@@ -50,7 +50,7 @@ func TestServeWorkerProtocol(t *testing.T) {
 	for call(workerRequest{Op: "count"}).Count < 15 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	r := call(workerRequest{Op: "report", Published: map[string]int64{"w": 6}}).Report
+	r := call(workerRequest{Op: "report", Published: &publishedSet{Count: map[string]int64{"w": 6}}}).Report
 	// Six were "published" but five sent: one loss per subscriber.
 	if r.Deliveries != 15 || r.Unique != 15 || r.Lost != 3 || r.Open != 3 || len(r.FanoutLast) != 5 {
 		t.Fatalf("report %+v", r)

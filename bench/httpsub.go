@@ -3,6 +3,10 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,13 +15,16 @@ import (
 	"time"
 )
 
-// This file holds the subscribers for Comet's plain-HTTP transports
-// (docs/PROTOCOL.md, "HTTP transports").
+// This file holds the subscribers for the plain-HTTP transports: Comet's
+// (docs/PROTOCOL.md, "HTTP transports"), nchan's EventSource and long-poll,
+// and Centrifugo's unidirectional SSE.
 
-// startSSE sends GET /sse and checks the response head; readSSE reads the
-// events, and the "open" event confirms the subscription.
-func (s *Sub) startSSE(addr, ch string) error {
-	req := fmt.Sprintf("GET /sse?ch=%s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", url.QueryEscape(ch), addr)
+// startSSE sends GET target (a path and query) and checks the response
+// head; readSSE reads the events. What confirms the subscription depends on
+// the server: Comet's "open" event, nchan's first comment, Centrifugo's
+// "connect" event.
+func (s *Sub) startSSE(addr, target string) error {
+	req := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", target, addr)
 	if _, err := io.WriteString(s.conn, req); err != nil {
 		return err
 	}
@@ -42,6 +49,8 @@ func (s *Sub) readSSE() {
 		}
 		if data, ok := bytes.CutPrefix(line, []byte("data:")); ok {
 			s.handle(bytes.TrimSpace(data), time.Now().UnixNano())
+		} else if len(line) > 0 && line[0] == ':' && s.proto == ProtoNchanSSE {
+			s.signal(nil) // nchan's ": hi" once it has the subscriber
 		}
 	}
 }
@@ -131,4 +140,71 @@ func (s *Sub) readPoll() {
 			return
 		}
 	}
+}
+
+// nchanPollTimeout is how long nchan parks a long-poll before answering 408
+// (nchan_subscriber_timeout in bench/peers/nchan.conf.tmpl); it must stay
+// below pollHold.
+const nchanPollTimeout = 30 * time.Second
+
+// startNchanPoll sends the first long-poll of /poll/<ch>. It has no cursor:
+// the location starts new subscribers at the oldest buffered message, and
+// the channel is new, so a request that reaches nchan after a publish still
+// gets that message.
+func (s *Sub) startNchanPoll(addr, ch string) error {
+	s.pollAddr, s.pollPath = addr, "/poll/"+ch
+	s.rd = bufio.NewReaderSize(s.conn, 4096)
+	return s.sendNchanPoll()
+}
+
+func (s *Sub) sendNchanPoll() error {
+	req := "GET " + s.pollPath + " HTTP/1.1\r\nHost: " + s.pollAddr + "\r\n"
+	if s.modified != "" {
+		req += "If-Modified-Since: " + s.modified + "\r\nIf-None-Match: " + s.etag + "\r\n"
+	}
+	_, err := io.WriteString(s.conn, req+"\r\n")
+	return err
+}
+
+// readNchanPoll reads one answer per poll until the connection ends: a 200
+// carries one message and the cursor of the next, a 304 or 408 (nchan's
+// timeout) asks again with the same cursor. Each poll is bounded by
+// pollHold.
+func (s *Sub) readNchanPoll() {
+	for {
+		_ = s.conn.SetReadDeadline(time.Now().Add(pollHold))
+		resp, err := http.ReadResponse(s.rd, nil)
+		if err != nil {
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxFrame))
+		resp.Body.Close()
+		if err != nil || resp.Close {
+			return
+		}
+		switch resp.StatusCode {
+		case http.StatusOK:
+			s.deliver(body, time.Now().UnixNano(), "")
+			s.modified, s.etag = resp.Header.Get("Last-Modified"), resp.Header.Get("Etag")
+		case http.StatusNotModified, http.StatusRequestTimeout:
+		default:
+			return
+		}
+		if err := s.sendNchanPoll(); err != nil {
+			return
+		}
+	}
+}
+
+// centrifugoToken is a Centrifugo connection JWT (RFC 7519, HS256) for an
+// anonymous user subscribed server-side to ch, which is how a
+// unidirectional client gets a channel.
+func centrifugoToken(secret, ch string) string {
+	enc := base64.RawURLEncoding
+	head := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+	claims, _ := json.Marshal(map[string]any{"sub": "", "channels": []string{ch}})
+	signed := head + "." + enc.EncodeToString(claims)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(signed))
+	return signed + "." + enc.EncodeToString(mac.Sum(nil))
 }

@@ -19,6 +19,9 @@ var centrifugoConf string
 // NchanModule is where Debian's libnginx-mod-nchan puts the module.
 const NchanModule = "/usr/lib/nginx/modules/ngx_nchan_module.so"
 
+// The targets other than Comet: the floor, nchan and Centrifugo (the
+// baseline is in target.go).
+
 // DefaultCentrifugoBin is where bench/peers/install.sh builds Centrifugo.
 func DefaultCentrifugoBin() string {
 	home, _ := os.UserHomeDir()
@@ -70,8 +73,21 @@ func CentrifugoTarget(o TargetOptions) *Process {
 		}}
 }
 
-// NewTargets builds the named built-in targets ("comet", "baseline",
-// "nchan", "centrifugo"). A peer that is not installed is left out with a
+// FloorTarget runs the floor (bench/floor: one thread, one write(2) of the
+// same frame per subscriber per message) via "cometbench serve-floor".
+func FloorTarget(o TargetOptions) *Process {
+	var env []string
+	if o.Workers > 0 {
+		env = append(env, "GOMAXPROCS="+itoa(o.Workers))
+	}
+	return &Process{Label: "floor", Proto: ProtoComet, Key: o.APIKey, CPUs: o.CPUs, Env: env,
+		Args: func(port int, _ string) []string {
+			return []string{o.Self, "serve-floor", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-api-key", o.APIKey}
+		}}
+}
+
+// NewTargets builds the named built-in targets ("comet", "floor",
+// "baseline", "nchan", "centrifugo"). A peer that is not installed is left out with a
 // note saying so; a missing Comet binary or an unknown name is an error.
 func NewTargets(names []string, o TargetOptions) (targets []Target, notes []string, err error) {
 	for _, name := range names {
@@ -84,6 +100,8 @@ func NewTargets(names []string, o TargetOptions) (targets []Target, notes []stri
 			targets = append(targets, CometTarget(o))
 		case "baseline":
 			targets = append(targets, BaselineTarget(o))
+		case "floor":
+			targets = append(targets, FloorTarget(o))
 		case "nchan":
 			if !NchanAvailable(o.NginxBin) {
 				notes = append(notes, "nchan not installed (bench/peers/install.sh): skipped")

@@ -130,7 +130,41 @@ func MachineNote() string {
 			}
 		}
 	}
-	return fmt.Sprintf("machine: %d CPUs, %.1f GiB RAM, %s, %s, loopback networking", runtime.NumCPU(), float64(mem)/(1<<20), osName, runtime.Version())
+	return fmt.Sprintf("machine: %d CPUs, %.1f GiB RAM, %s, %s, loopback networking", onlineCPUs(), float64(mem)/(1<<20), osName, runtime.Version())
+}
+
+// onlineCPUs counts the machine's CPUs from /sys/devices/system/cpu/online
+// ("0-1,4"), not the ones this process may use: under -pin cometbench runs
+// on one.
+func onlineCPUs() int {
+	b, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return runtime.NumCPU()
+	}
+	n := parseCPUList(strings.TrimSpace(string(b)))
+	if n == 0 {
+		return runtime.NumCPU()
+	}
+	return n
+}
+
+// parseCPUList counts the CPUs in a kernel CPU list such as "0-3,8,10-11";
+// 0 when it is malformed.
+func parseCPUList(list string) int {
+	n := 0
+	for _, part := range strings.Split(list, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := a, error(nil)
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || b < a {
+			return 0
+		}
+		n += b - a + 1
+	}
+	return n
 }
 
 // ListenerPIDs finds the processes that hold a listening TCP socket on

@@ -34,3 +34,11 @@ func TestStatFieldsSurvivesOddCommandNames(t *testing.T) {
 		t.Fatalf("fields %q", f)
 	}
 }
+
+func TestParseCPUList(t *testing.T) {
+	for list, want := range map[string]int{"0": 1, "0-1": 2, "0-3,8,10-11": 7, "": 0, "1-0": 0, "x": 0, "0-": 0} {
+		if got := parseCPUList(list); got != want {
+			t.Errorf("parseCPUList(%q) = %d, want %d", list, got, want)
+		}
+	}
+}

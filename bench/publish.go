@@ -37,8 +37,8 @@ func (p *Publisher) Close() { p.client.CloseIdleConnections() }
 // sequence number when the target reports one.
 func (p *Publisher) Publish(ctx context.Context, ch string, data []byte) (seq int64, err error) {
 	var req *http.Request
-	switch p.ep.Proto {
-	case ProtoComet, ProtoCometSSE, ProtoCometPoll:
+	switch p.ep.Proto.family() {
+	case ProtoComet:
 		body := fmt.Appendf(nil, `{"channel":%q,"data":%s}`, ch, data)
 		req, err = http.NewRequestWithContext(ctx, http.MethodPost, "http://"+p.ep.Addr+"/api/publish", bytes.NewReader(body))
 		if err == nil && p.ep.APIKey != "" {
@@ -80,7 +80,7 @@ func (p *Publisher) Publish(ctx context.Context, ch string, data []byte) (seq in
 
 // HealthPath is the URL path that answers 200 once the target serves.
 func (e Endpoint) HealthPath() string {
-	if e.Proto == ProtoCentrifugo {
+	if e.Proto.family() == ProtoCentrifugo {
 		return "/health"
 	}
 	return "/healthz"

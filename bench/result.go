@@ -25,15 +25,16 @@ type Result struct {
 
 // Metric columns shown in the human table, per scenario, in order.
 var tableColumns = map[string][]string{
-	"connect":    {"opened", "failed", "conns_per_s", "handshake_p50_ms", "handshake_p99_ms", "handshake_max_ms"},
+	"connect":    {"opened", "failed", "conns_per_s", "handshake_p50_ms", "handshake_p99_ms", "handshake_max_ms", "cpu_us_per_conn"},
 	"idle":       {"conns", "failed", "rss_base_mib", "rss_loaded_mib", "rss_per_conn_kib", "idle_cpu_pct", "threads", "closed_by_server"},
-	"broadcast":  {"subs", "msgs", "deliveries", "lost", "dups", "p50_ms", "p99_ms", "p999_ms", "max_ms", "fanout_p50_ms", "fanout_max_ms", "cpu_s"},
-	"throughput": {"conns", "published_per_s", "delivered_per_s", "cpu_s_per_m", "lost", "dups", "p50_ms", "p99_ms", "publish_errors"},
-	"churn":      {"stable", "churn_opened", "churn_failed", "lost", "rss_before_mib", "rss_peak_mib", "rss_after_mib", "threads_before", "threads_peak", "threads_after", "closed_by_server"},
+	"broadcast":  {"subs", "msgs", "deliveries", "lost", "dups", "p50_ms", "p99_ms", "p999_ms", "max_ms", "fanout_p50_ms", "fanout_max_ms", "cpu_s", "cpu_ns_per_delivery"},
+	"throughput": {"conns", "published_per_s", "delivered_per_s", "cpu_ns_per_delivery", "lost", "dups", "p50_ms", "p99_ms", "publish_errors"},
+	"room":       {"subs", "published_per_s", "delivered_per_s", "cpu_ns_per_delivery", "lost", "dups", "p50_ms", "p99_ms", "max_ms", "accept_p50_ms", "publish_errors"},
+	"churn":      {"stable", "churn_opened", "churn_failed", "lost", "rss_before_mib", "rss_peak_mib", "rss_after_mib", "threads_before", "threads_peak", "threads_after", "cpu_us_per_conn", "closed_by_server"},
 }
 
 // scenarioOrder is the canonical order of scenarios in output.
-var scenarioOrder = []string{"connect", "idle", "broadcast", "throughput", "churn", "idle-sse", "broadcast-sse", "idle-poll", "broadcast-poll"}
+var scenarioOrder = Scenarios
 
 func columnsFor(scenario string) []string {
 	base, _, _ := strings.Cut(scenario, "-")
@@ -107,17 +108,37 @@ type Ratio struct {
 	LowerIsBetter           bool
 }
 
-// Ratios are the comparisons docs/BENCHMARKS.md reports.
+// Ratios are the comparisons docs/BENCHMARKS.md reports; a broadcast sweep
+// is compared at its largest N.
 var Ratios = []Ratio{
-	{"memory per idle connection", "idle", "rss_per_conn_kib", true},
-	{"fan-out completion (max)", "broadcast", "fanout_max_ms", true},
-	{"p99 latency at largest N", "broadcast", "p99_ms", true},
-	{"delivered msgs/s", "throughput", "delivered_per_s", false},
-	{"CPU s per million deliveries", "throughput", "cpu_s_per_m", true},
+	{"connect: connections/s", "connect", "conns_per_s", false},
+	{"idle: memory per connection", "idle", "rss_per_conn_kib", true},
+	{"broadcast: fan-out completion max", "broadcast", "fanout_max_ms", true},
+	{"broadcast: p99 latency", "broadcast", "p99_ms", true},
+	{"broadcast: server CPU per delivery", "broadcast", "cpu_ns_per_delivery", true},
+	{"room: delivered msgs/s", "room", "delivered_per_s", false},
+	{"room: p50 latency", "room", "p50_ms", true},
+	{"room: p99 latency", "room", "p99_ms", true},
+	{"room: server CPU per delivery", "room", "cpu_ns_per_delivery", true},
+	{"throughput: delivered msgs/s", "throughput", "delivered_per_s", false},
+	{"throughput: p50 latency", "throughput", "p50_ms", true},
+	{"throughput: server CPU per delivery", "throughput", "cpu_ns_per_delivery", true},
+	{"broadcast-sse: fan-out completion max", "broadcast-sse", "fanout_max_ms", true},
+	{"broadcast-sse: p99 latency", "broadcast-sse", "p99_ms", true},
+	{"broadcast-poll: fan-out completion max", "broadcast-poll", "fanout_max_ms", true},
+	{"broadcast-poll: p99 latency", "broadcast-poll", "p99_ms", true},
+	{"room-sse: delivered msgs/s", "room-sse", "delivered_per_s", false},
+	{"room-poll: delivered msgs/s", "room-poll", "delivered_per_s", false},
 }
 
-// WriteRatios prints Comet/peer for each Ratio as a Markdown table; ref is
-// the target the others are compared with ("comet").
+// ratioFirst are the peers whose columns come first in the ratio table: the
+// floor (the physical limit) and nchan (the closest peer).
+var ratioFirst = []string{"floor", "nchan"}
+
+// WriteRatios prints ref/peer for each Ratio as a Markdown table, one column
+// per other target, the floor and nchan first; ref is the target the others
+// are compared with ("comet"). Rows for scenarios ref did not run are left
+// out.
 func WriteRatios(w io.Writer, results []Result, ref string) {
 	find := func(target, scenario string) (Result, bool) {
 		for _, r := range results {
@@ -138,6 +159,13 @@ func WriteRatios(w io.Writer, results []Result, ref string) {
 	if len(peers) == 0 || !hasRef {
 		return
 	}
+	rank := func(p string) int {
+		if i := slices.Index(ratioFirst, p); i >= 0 {
+			return i
+		}
+		return len(ratioFirst)
+	}
+	slices.SortStableFunc(peers, func(a, b string) int { return rank(a) - rank(b) })
 	fmt.Fprintf(w, "\n| %s / peer |", ref)
 	for _, p := range peers {
 		fmt.Fprintf(w, " %s |", p)
@@ -148,6 +176,9 @@ func WriteRatios(w io.Writer, results []Result, ref string) {
 	}
 	fmt.Fprintln(w)
 	for _, q := range Ratios {
+		if _, ok := find(ref, q.Scenario); !ok {
+			continue
+		}
 		dir := "higher is better"
 		if q.LowerIsBetter {
 			dir = "lower is better"

@@ -20,15 +20,36 @@ func TestWriteRatiosUsesLargestBroadcast(t *testing.T) {
 	var b bytes.Buffer
 	WriteRatios(&b, res, "comet")
 	out := b.String()
-	for _, want := range []string{"| memory per idle connection (lower is better) | 0.10 |", "| fan-out completion (max) (lower is better) | 0.25 |", "| p99 latency at largest N (lower is better) | 0.25 |", "| delivered msgs/s (higher is better) | n/a |"} {
+	for _, want := range []string{"| idle: memory per connection (lower is better) | 0.10 |", "| broadcast: fan-out completion max (lower is better) | 0.25 |", "| broadcast: p99 latency (lower is better) | 0.25 |", "| broadcast: server CPU per delivery (lower is better) | n/a |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "throughput") {
+		t.Errorf("a row for a scenario comet did not run:\n%s", out)
 	}
 	b.Reset()
 	WriteRatios(&b, res[1:2], "comet")
 	if b.Len() != 0 {
 		t.Errorf("ratios without the reference target: %q", b.String())
+	}
+}
+
+// TestWriteRatiosFloorAndNchanFirst: the floor's and nchan's columns come
+// first, whatever order the targets ran in.
+func TestWriteRatiosFloorAndNchanFirst(t *testing.T) {
+	var res []Result
+	for i, target := range []string{"comet", "baseline", "nchan", "floor"} {
+		res = append(res, Result{Scenario: "room", Target: target, Params: map[string]any{},
+			Metrics: map[string]float64{"delivered_per_s": float64(100 * (i + 1)), "p50_ms": 1, "p99_ms": 1, "cpu_ns_per_delivery": 1}})
+	}
+	var b bytes.Buffer
+	WriteRatios(&b, res, "comet")
+	out := b.String()
+	for _, want := range []string{"| comet / peer | floor | nchan | baseline |", "| room: delivered msgs/s (higher is better) | 0.25 | 0.33 | 0.50 |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
 	}
 }
 

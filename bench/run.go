@@ -54,6 +54,10 @@ type Config struct {
 	ThroughputPubs     int           // throughput: concurrent publishers (default 16)
 	ThroughputTime     time.Duration // throughput: publishing window (default 10 s)
 
+	RoomSubs int           // room: subscribers on the one channel (default 10,000)
+	RoomPubs int           // room: concurrent closed-loop publishers (default 16)
+	RoomTime time.Duration // room: publishing window (default 10 s)
+
 	ChurnStable   int           // churn: long-lived subscribers (default 1,000)
 	ChurnRate     int           // churn: connections opened (and closed) per second (default 200)
 	ChurnLifetime time.Duration // churn: lifetime of a churning connection (default 1 s)
@@ -98,6 +102,9 @@ func (c *Config) withDefaults() {
 	def(&c.ThroughputSubs, 4)
 	def(&c.ThroughputPubs, 16)
 	defDur(&c.ThroughputTime, 10*time.Second)
+	def(&c.RoomSubs, 10000)
+	def(&c.RoomPubs, 16)
+	defDur(&c.RoomTime, 10*time.Second)
 	def(&c.ChurnStable, 1000)
 	def(&c.ChurnRate, 200)
 	defDur(&c.ChurnLifetime, time.Second)
@@ -109,8 +116,11 @@ func (c *Config) withDefaults() {
 	}
 }
 
-// Scenarios lists the scenario names Run accepts.
-var Scenarios = []string{"connect", "idle", "broadcast", "throughput", "churn", "idle-sse", "broadcast-sse", "idle-poll", "broadcast-poll"}
+// Scenarios lists the scenario names Run accepts. A "-sse" or "-poll"
+// suffix runs the scenario with subscribers on that transport of the same
+// server (publishing is unchanged); targets without it are skipped.
+var Scenarios = []string{"connect", "idle", "broadcast", "throughput", "room", "churn",
+	"idle-sse", "broadcast-sse", "room-sse", "idle-poll", "broadcast-poll", "room-poll"}
 
 // Run runs every scenario against every target, restarting the target for
 // each scenario so memory baselines are clean. It writes results.jsonl, the
@@ -149,8 +159,8 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 				if ctx.Err() != nil {
 					return results, ctx.Err()
 				}
-				if isHTTPVariant(sc) && !servesHTTPTransports(t) {
-					continue // SSE and long-poll are Comet's transports
+				if _, ok := subscriberProto(t, sc); !ok {
+					continue // the target has no such transport
 				}
 				r := runOne(ctx, &run, t, sc)
 				fmt.Fprintf(cfg.Progress, "\r\033[K[%s] %s: done%s\n", t.Name(), sc, errSuffix(r.Error))
@@ -192,9 +202,12 @@ func runOne(ctx context.Context, cfg *Config, t Target, sc string) Result {
 		return r
 	}
 	defer t.Stop()
-	var err error
 	run := &scenarioRun{cfg: cfg, target: t, ep: t.Endpoint(), res: &r, name: sc}
-	switch sc {
+	// Same server, subscribers on the scenario's transport.
+	run.ep.Proto, _ = subscriberProto(t, sc)
+	r.Params["proto"] = string(run.ep.Proto)
+	var err error
+	switch base, _ := splitScenario(sc); base {
 	case "connect":
 		err = run.connect(sctx)
 	case "idle":
@@ -203,19 +216,10 @@ func runOne(ctx context.Context, cfg *Config, t Target, sc string) Result {
 		err = run.broadcast(sctx)
 	case "throughput":
 		err = run.throughput(sctx)
+	case "room":
+		err = run.room(sctx)
 	case "churn":
 		err = run.churn(sctx)
-	case "idle-sse", "broadcast-sse", "idle-poll", "broadcast-poll":
-		// The HTTP transports are Comet's: same server, other subscribers.
-		run.ep.Proto = ProtoCometSSE
-		if strings.HasSuffix(sc, "-poll") {
-			run.ep.Proto = ProtoCometPoll
-		}
-		if strings.HasPrefix(sc, "idle") {
-			err = run.idle(sctx)
-		} else {
-			err = run.broadcast(sctx)
-		}
 	}
 	if err != nil {
 		r.Error = err.Error()
@@ -325,7 +329,31 @@ func Render(dir string) ([]Result, error) {
 	return res, writeCharts(dir, res)
 }
 
-// isHTTPVariant reports whether scenario runs over Comet's SSE or long-poll.
-func isHTTPVariant(scenario string) bool {
-	return strings.HasSuffix(scenario, "-sse") || strings.HasSuffix(scenario, "-poll")
+// splitScenario splits "broadcast-sse" into its load ("broadcast") and its
+// subscribers' transport ("sse"; "" for the target's WebSocket).
+func splitScenario(scenario string) (base, transport string) {
+	base, transport, _ = strings.Cut(scenario, "-")
+	return base, transport
+}
+
+// targetProto is the WebSocket protocol t speaks, known before Start.
+func targetProto(t Target) Proto {
+	switch t := t.(type) {
+	case *Process:
+		return t.Proto
+	case *External:
+		return t.Ep.Proto
+	}
+	return t.Endpoint().Proto
+}
+
+// subscriberProto is the protocol scenario's subscribers speak to t, and
+// whether t has that transport at all.
+func subscriberProto(t Target, scenario string) (Proto, bool) {
+	_, transport := splitScenario(scenario)
+	proto := targetProto(t)
+	if transport != "" && proto == ProtoComet && !servesHTTPTransports(t) {
+		return proto, false // the baseline and the floor are WebSocket only
+	}
+	return overTransport(proto, transport)
 }

@@ -100,7 +100,7 @@ func (s *scenarioRun) count() int64 {
 }
 
 // report merges every group's accounting.
-func (s *scenarioRun) report(published map[string]int64) (groupReport, *Histogram, error) {
+func (s *scenarioRun) report(published publishedSet) (groupReport, *Histogram, error) {
 	all := groupReport{CloseCodes: map[int]int{}}
 	lat := new(Histogram)
 	for _, g := range s.groups {
@@ -164,6 +164,23 @@ func (s *scenarioRun) recordDelivery(r groupReport, lat *Histogram) {
 	}
 }
 
+// recordCPU stores the server CPU seconds between two samples and, per
+// delivery counted between them, cpu_ns_per_delivery (and cpu_s_per_m, the
+// same per million, kept for older results). /proc counts CPU in 10 ms
+// ticks, so runs under a second of server CPU read coarse.
+func (s *scenarioRun) recordCPU(before, after ProcSample, deliveries int64) {
+	if before.Procs == 0 || after.Procs == 0 {
+		return
+	}
+	m := s.res.Metrics
+	cpu := after.CPUSec - before.CPUSec
+	m["cpu_s"] = cpu
+	if deliveries > 0 {
+		m["cpu_ns_per_delivery"] = cpu * 1e9 / float64(deliveries)
+		m["cpu_s_per_m"] = cpu * 1e6 / float64(deliveries)
+	}
+}
+
 // waitDeliveries polls until want deliveries arrived, nothing arrived for
 // quiet, or limit passed.
 func (s *scenarioRun) waitDeliveries(ctx context.Context, want int64, quiet, limit time.Duration) {
@@ -192,11 +209,16 @@ func (s *scenarioRun) connect(ctx context.Context) error {
 	for i := range channels {
 		channels[i] = "conn-" + itoa(i%100)
 	}
+	before := s.sample()
 	opened, hs, took, err := s.dialAll(ctx, channels, 0)
 	if err != nil {
 		return err
 	}
+	after := s.sample()
 	m := s.res.Metrics
+	if before.Procs > 0 && after.Procs > 0 && opened > 0 {
+		m["cpu_us_per_conn"] = (after.CPUSec - before.CPUSec) * 1e6 / float64(opened)
+	}
 	m["opened"] = float64(opened)
 	m["conns_per_s"] = float64(opened) / took.Seconds()
 	m["handshake_p50_ms"] = float64(hs.Percentile(0.5)) / 1000
@@ -233,7 +255,7 @@ func (s *scenarioRun) idle(ctx context.Context) error {
 	s.progress("%d connections open, holding %v", opened, s.cfg.IdleHold)
 	sleepCtx(ctx, s.cfg.IdleHold)
 	end := s.sample()
-	r, _, err := s.report(nil)
+	r, _, err := s.report(publishedSet{})
 	if err != nil {
 		return err
 	}
@@ -302,7 +324,7 @@ func (s *scenarioRun) broadcast(ctx context.Context) error {
 	}
 	s.waitDeliveries(ctx, int64(opened)*int64(len(sent)), 3*time.Second, 30*time.Second)
 	after := s.sample()
-	r, lat, err := s.report(map[string]int64{ch: int64(len(sent))})
+	r, lat, err := s.report(publishedCounts(map[string]int64{ch: int64(len(sent))}))
 	if err != nil {
 		return err
 	}
@@ -321,8 +343,8 @@ func (s *scenarioRun) broadcast(ctx context.Context) error {
 	m["fanout_p50_ms"] = float64(fan.Percentile(0.5)) / 1000
 	m["fanout_p99_ms"] = float64(fan.Percentile(0.99)) / 1000
 	m["fanout_max_ms"] = float64(fan.Max()) / 1000
+	s.recordCPU(before, after, r.Deliveries)
 	if after.Procs > 0 {
-		m["cpu_s"] = after.CPUSec - before.CPUSec
 		m["rss_mib"] = float64(after.RSSKiB) / 1024
 	}
 	return nil
@@ -389,7 +411,7 @@ func (s *scenarioRun) throughput(ctx context.Context) error {
 		pubMap["tp-"+itoa(k)] = n
 	}
 	s.waitDeliveries(ctx, total*int64(per)-int64(nch*per-opened), 3*time.Second, 30*time.Second)
-	r, lat, err := s.report(pubMap)
+	r, lat, err := s.report(publishedCounts(pubMap))
 	if err != nil {
 		return err
 	}
@@ -403,10 +425,7 @@ func (s *scenarioRun) throughput(ctx context.Context) error {
 		s.res.Notes = append(s.res.Notes, "first publish error: "+e)
 	}
 	s.recordDelivery(r, lat)
-	if p1.Procs > 0 && c1 > c0 {
-		m["cpu_s"] = p1.CPUSec - p0.CPUSec
-		m["cpu_s_per_m"] = (p1.CPUSec - p0.CPUSec) / (float64(c1-c0) / 1e6)
-	}
+	s.recordCPU(p0, p1, c1-c0)
 	return nil
 }
 
@@ -424,8 +443,9 @@ func (s *scenarioRun) churn(ctx context.Context) error {
 	stopPublishing := s.publishEvery(ctx, ch, s.cfg.ChurnMsgRate)
 	okN, failN, peak := s.churnConnections(ctx, ch, before)
 	n, pubErrs := stopPublishing()
+	churned := s.sample()
 	s.waitDeliveries(ctx, int64(opened)*n, 3*time.Second, 30*time.Second)
-	r, lat, err := s.report(map[string]int64{ch: n})
+	r, lat, err := s.report(publishedCounts(map[string]int64{ch: n}))
 	if err != nil {
 		return err
 	}
@@ -446,6 +466,11 @@ func (s *scenarioRun) churn(ctx context.Context) error {
 		m["threads_before"] = float64(before.Threads)
 		m["threads_peak"] = float64(peak.Threads)
 		m["threads_after"] = float64(after.Threads)
+		// Churn's CPU is mostly connections, so it is per connection here.
+		m["cpu_s"] = churned.CPUSec - before.CPUSec
+		if okN > 0 {
+			m["cpu_us_per_conn"] = m["cpu_s"] * 1e6 / float64(okN)
+		}
 		s.res.Notes = append(s.res.Notes, "threads are OS threads from /proc/<pid>/status (goroutine counts are not exposed by the targets)")
 	}
 	return nil

@@ -1,7 +1,9 @@
-// Command cometbench measures Comet side by side with peers (a
-// goroutine-per-connection gorilla/websocket baseline, nchan, Centrifugo)
+// Command cometbench measures Comet side by side with peers (the floor: one
+// write(2) per subscriber per message from one thread; a
+// goroutine-per-connection gorilla/websocket baseline; nchan; Centrifugo)
 // using one load generator. See docs/BENCHMARKS.md.
 //
+//	cometbench -targets comet,floor,nchan -scenarios broadcast,room -pin
 //	cometbench -targets comet,baseline -scenarios idle,broadcast
 //	cometbench -target comet=127.0.0.1:8080 -scenarios broadcast
 //	cometbench render results/20260101-120000
@@ -12,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -21,6 +24,7 @@ import (
 
 	"github.com/comet-im/comet/bench"
 	"github.com/comet-im/comet/bench/baseline"
+	"github.com/comet-im/comet/bench/floor"
 )
 
 func main() {
@@ -35,6 +39,9 @@ func main() {
 		case "serve-baseline": // hidden: the gorilla/websocket peer
 			serveBaseline(os.Args[2:])
 			return
+		case "serve-floor": // hidden: the one-write-per-message floor
+			serveFloor(os.Args[2:])
+			return
 		case "render": // re-render charts, table and ratios of a results folder
 			res, err := bench.Render(os.Args[2])
 			fatal(err)
@@ -46,11 +53,11 @@ func main() {
 	var (
 		cfg       bench.Config
 		o         bench.TargetOptions
-		targets   = flag.String("targets", "comet,baseline,nchan,centrifugo", "targets to run, comma separated (peers not installed are skipped with a note)")
+		targets   = flag.String("targets", "comet,floor,baseline,nchan,centrifugo", "targets to run, comma separated (peers not installed are skipped with a note)")
 		external  = flag.String("target", "", "use a running server instead: name=host:port (Comet protocol)")
-		scenarios = flag.String("scenarios", "connect,idle,broadcast,throughput,churn,idle-sse,broadcast-sse,idle-poll,broadcast-poll", "scenarios: "+strings.Join(bench.Scenarios, ","))
+		scenarios = flag.String("scenarios", "connect,idle,broadcast,throughput,room,churn,idle-sse,broadcast-sse,idle-poll,broadcast-poll", "scenarios: "+strings.Join(bench.Scenarios, ","))
 		out       = flag.String("out", "", "results folder (default results/<timestamp>)")
-		pin       = flag.Bool("pin", false, "pin the server to CPU 1 and the clients to CPU 0 with taskset")
+		pin       = flag.Bool("pin", false, "pin the server to CPU 1, and the clients and publishers (this process) to CPU 0, with taskset")
 	)
 	flag.StringVar(&o.CometBin, "comet-bin", "bin/comet", "Comet binary")
 	flag.StringVar(&o.CentrifugoBin, "centrifugo-bin", bench.DefaultCentrifugoBin(), "Centrifugo v5 binary (bench/peers/install.sh builds it)")
@@ -71,6 +78,9 @@ func main() {
 	flag.IntVar(&cfg.ThroughputSubs, "tp-subs", 4, "throughput: subscribers per channel")
 	flag.IntVar(&cfg.ThroughputPubs, "tp-publishers", 16, "throughput: concurrent HTTP publishers")
 	flag.DurationVar(&cfg.ThroughputTime, "tp-time", 10*time.Second, "throughput: publishing window")
+	flag.IntVar(&cfg.RoomSubs, "room-subs", 10000, "room: subscribers on the one channel")
+	flag.IntVar(&cfg.RoomPubs, "room-publishers", 16, "room: concurrent closed-loop publishers (each sends its next message when the last was accepted)")
+	flag.DurationVar(&cfg.RoomTime, "room-time", 10*time.Second, "room: publishing window")
 	flag.IntVar(&cfg.ChurnStable, "churn-stable", 1000, "churn: long-lived subscribers")
 	flag.IntVar(&cfg.ChurnRate, "churn-rate", 200, "churn: connections opened and closed per second")
 	flag.DurationVar(&cfg.ChurnTime, "churn-time", 20*time.Second, "churn: duration")
@@ -78,10 +88,13 @@ func main() {
 
 	self, err := os.Executable()
 	fatal(err)
+	if *pin {
+		pinSelf(self)
+	}
 	o.Self, cfg.WorkerExe, cfg.WorkerArgs = self, self, []string{"worker"}
 	if *pin {
 		o.CPUs, cfg.ClientCPUs = "1", "0"
-		cfg.Notes = append(cfg.Notes, "pinned: server on CPU 1, clients on CPU 0 (taskset)")
+		cfg.Notes = append(cfg.Notes, "pinned: server on CPU 1, clients and publishers on CPU 0 (taskset)")
 	}
 	cfg.Notes = append(cfg.Notes, bench.MachineNote())
 	if name, addr, ok := strings.Cut(*external, "="); ok {
@@ -127,6 +140,40 @@ func serveBaseline(args []string) {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
+}
+
+func serveFloor(args []string) {
+	fs := flag.NewFlagSet("serve-floor", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:8091", "listen address")
+	key := fs.String("api-key", os.Getenv("COMET_API_KEY"), "publish API key")
+	_ = fs.Parse(args)
+	srv := floor.New(*key)
+	fatal(srv.Start(*addr))
+	fmt.Fprintln(os.Stderr, "floor listening on", srv.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+}
+
+// pinnedEnv marks a cometbench that -pin has already moved to CPU 0.
+const pinnedEnv = "COMETBENCH_PINNED"
+
+// pinSelf runs this process again under "taskset -c 0", so that the
+// coordinator's publishers share CPU 0 with the client workers and leave
+// CPU 1 to the server. Every thread of the new process inherits the
+// affinity, which setting it from inside a running Go program would not
+// guarantee.
+func pinSelf(self string) {
+	if os.Getenv(pinnedEnv) == "1" {
+		return
+	}
+	taskset, err := exec.LookPath("taskset")
+	fatal(err)
+	argv := append([]string{"taskset", "-c", "0", self}, os.Args[1:]...)
+	fatal(syscall.Exec(taskset, argv, append(os.Environ(), pinnedEnv+"=1")))
 }
 
 func fatal(err error) {
