@@ -1,0 +1,153 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/comet-im/comet/inbox"
+	"github.com/redis/rueidis"
+)
+
+// Append implements inbox.Store.
+//
+// On a single server it is one script over every recipient: atomic, as in
+// the embedded store, and every log sees concurrent fan-outs in the same
+// order.
+//
+// In a cluster the recipients' logs are in different slots, which one
+// script cannot span: each recipient's append is its own script (atomic
+// for that log, the idempotency check included), all of them pipelined
+// to their masters at once. The fan-out is then all-or-retry rather than
+// all-or-nothing: an error (broker.ErrUnavailable) means some recipients
+// may have the entry and others not, and a retry with the same m.Key
+// completes it, the recipients that had it answering with their first
+// seq and Duplicate set. Without a key a retry stores the entry again for
+// those. In between, a reader may see the entry in one recipient's log
+// and not yet (or, if nobody retries, never) in another's; and two
+// fan-outs to the same recipients may be ordered differently in
+// different logs. A connection that died under the call (Redis
+// restarting) is retried once by the store itself when the append has a
+// key.
+func (s *Store) Append(ctx context.Context, to []string, m inbox.Message) ([]inbox.Appended, error) {
+	if err := s.checkMessage(to, &m); err != nil {
+		return nil, err
+	}
+	if err := s.enter("append"); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	caller := ctx
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	keys := s.userKeys(make([]string, 0, keysPerUser*len(to)+1), to...)
+	args := s.appendArgs(to, &m)
+	var seqs []int64
+	var err error
+	if s.cfg.Cluster {
+		seqs, err = s.appendEach(ctx, keys, args, to, m.Key != "")
+	} else {
+		seqs, err = s.appendAll(ctx, append(keys, s.index), args, m.Key != "")
+	}
+	if err != nil {
+		return nil, s.fail("append", caller, err)
+	}
+	res := make([]inbox.Appended, len(to))
+	var unlisted []string
+	for i, u := range to {
+		res[i] = inbox.Appended{User: u, Seq: uint64(seqs[3*i]), Duplicate: seqs[3*i+1] == 1}
+		if seqs[3*i+2] == 0 {
+			unlisted = append(unlisted, u)
+		}
+	}
+	s.listUsers(ctx, unlisted)
+	return res, nil
+}
+
+// appendArgs are the script's arguments (append.lua): the fixed ones, then
+// the recipients.
+func (s *Store) appendArgs(to []string, m *inbox.Message) []string {
+	// The entry after its time, shared by every recipient: one copy of the
+	// payload.
+	var b strings.Builder
+	b.Grow(len(m.Conversation) + len(m.From) + len(m.FromDevice) + len(m.Key) + len(m.Payload) + 4)
+	for _, f := range [...]string{m.Conversation, m.From, m.FromDevice, m.Key} {
+		b.WriteString(f)
+		b.WriteByte(' ')
+	}
+	b.Write(m.Payload)
+	idem := ""
+	if m.Key != "" {
+		idem = m.From + " " + m.Key
+	}
+	args := make([]string, 0, appendFixedArgs+len(to))
+	args = append(args, s.nowArg(), newEpoch(), m.Conversation, m.From, b.String(), idem, s.argWindow,
+		s.argMaxEntries, s.argMaxAge, s.argMaxBytes, s.indexArg, s.argIdemTTL)
+	return append(args, to...)
+}
+
+// appendFixedArgs is how many of append.lua's arguments precede the
+// recipients.
+const appendFixedArgs = 12
+
+// appendAll runs one script for every recipient (a single server).
+func (s *Store) appendAll(ctx context.Context, keys, args []string, keyed bool) ([]int64, error) {
+	seqs, err := appendScript.exec(ctx, s.client, keys, args).AsIntSlice()
+	if keyed && retryable(ctx, err) {
+		seqs, err = appendScript.exec(ctx, s.client, keys, args).AsIntSlice()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(seqs) != 3*(len(args)-appendFixedArgs) {
+		return nil, fmt.Errorf("inbox/redis: append: %d results for %d recipients", len(seqs), len(args)-appendFixedArgs)
+	}
+	return seqs, nil
+}
+
+// appendEach runs one script per recipient, pipelined (a cluster). It
+// fails if any of them failed, after retrying once those whose connection
+// died under them when the append has a key.
+func (s *Store) appendEach(ctx context.Context, keys, args, to []string, keyed bool) ([]int64, error) {
+	execs := make([]rueidis.LuaExec, len(to))
+	fixed := args[:appendFixedArgs:appendFixedArgs]
+	for i, u := range to {
+		execs[i] = rueidis.LuaExec{Keys: keys[keysPerUser*i : keysPerUser*(i+1)], Args: append(fixed, u)}
+	}
+	seqs := make([]int64, 3*len(to))
+	pending := execs
+	index := make([]int, len(to)) // pending[j] is recipient index[j]
+	for i := range index {
+		index[i] = i
+	}
+	for attempt := 0; ; attempt++ {
+		var failed []int
+		var firstErr error
+		for j, r := range appendScript.execMulti(ctx, s.client, pending) {
+			v, err := r.AsIntSlice()
+			if err == nil && len(v) != 3 {
+				err = fmt.Errorf("inbox/redis: append: %d results for one recipient", len(v))
+			}
+			if err != nil {
+				if firstErr == nil || retryable(ctx, firstErr) && !retryable(ctx, err) {
+					firstErr = err
+				}
+				failed = append(failed, j)
+				continue
+			}
+			copy(seqs[3*index[j]:], v)
+		}
+		if firstErr == nil {
+			return seqs, nil
+		}
+		if !keyed || attempt > 0 || !retryable(ctx, firstErr) {
+			return nil, fmt.Errorf("inbox/redis: append: %d of %d recipients not confirmed: %w", len(failed), len(to), firstErr)
+		}
+		next := make([]rueidis.LuaExec, len(failed))
+		nextIndex := make([]int, len(failed))
+		for k, j := range failed {
+			next[k], nextIndex[k] = pending[j], index[j]
+		}
+		pending, index = next, nextIndex
+	}
+}
