@@ -18,19 +18,23 @@ func peerOptions(t *testing.T) TargetOptions {
 	return o
 }
 
-func testPeer(t *testing.T, target Target) {
+func testPeer(t *testing.T, target Target, scenarios ...string) {
 	cfg := smallConfig(target)
-	for _, sc := range []string{"broadcast", "throughput", "idle"} {
+	for _, sc := range scenarios {
 		t.Run(sc, func(t *testing.T) {
 			r := runScenario(t, cfg, sc)
 			m := r.Metrics
 			if m["failed"] != 0 || m["lost"] != 0 || m["dups"] != 0 {
 				t.Fatalf("metrics %v notes %v", m, r.Notes)
 			}
-			switch sc {
+			switch base, _ := splitScenario(sc); base {
 			case "broadcast":
 				if m["deliveries"] != 200 {
 					t.Fatalf("deliveries %v, want 200", m["deliveries"])
+				}
+			case "room":
+				if m["published"] == 0 || m["deliveries"] != 10*m["published"] {
+					t.Fatalf("metrics %v", m)
 				}
 			case "idle":
 				if m["rss_base_mib"] <= 0 || m["server_procs"] < 1 {
@@ -46,7 +50,7 @@ func TestNchanAdapter(t *testing.T) {
 	if !NchanAvailable(o.NginxBin) {
 		t.Fatal("nginx with nchan not installed: run bench/peers/install.sh")
 	}
-	testPeer(t, NchanTarget(o))
+	testPeer(t, NchanTarget(o), "broadcast", "throughput", "room", "idle", "broadcast-sse", "idle-sse", "broadcast-poll", "idle-poll")
 }
 
 func TestCentrifugoAdapter(t *testing.T) {
@@ -54,5 +58,5 @@ func TestCentrifugoAdapter(t *testing.T) {
 	if _, err := os.Stat(o.CentrifugoBin); err != nil {
 		t.Fatalf("centrifugo not built: run bench/peers/install.sh: %v", err)
 	}
-	testPeer(t, CentrifugoTarget(o))
+	testPeer(t, CentrifugoTarget(o), "broadcast", "throughput", "room", "idle", "broadcast-sse", "idle-sse")
 }
