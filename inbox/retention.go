@@ -109,18 +109,19 @@ func (d *DB) Sweep(ctx context.Context) (SweepStats, error) {
 	defer d.sweepMu.Unlock()
 	var st SweepStats
 	var next string
+	var wrapped bool
 	// The step reads its start from a copy: a step whose caller gave up
 	// waiting may still run while the next Sweep call is under way.
 	after := d.sweepAfter
 	err := d.write(ctx, 0, func(tx *bolt.Tx) error {
-		st, next = SweepStats{}, ""
+		st, next, wrapped = SweepStats{}, "", false
 		now := d.o.Now().UnixNano()
 		var err error
 		if st.Expired, err = d.expireIdem(tx, now, maxSweepDrops); err != nil {
 			return err
 		}
-		st.Users, st.Dropped, next, err = d.sweepUsers(tx, now, after, maxSweepDrops)
-		st.Wrapped = next == ""
+		st.Users, st.Dropped, next, wrapped, err = d.sweepUsers(tx, now, after, maxSweepDrops)
+		st.Wrapped = wrapped
 		return err
 	})
 	if err != nil {
@@ -169,9 +170,10 @@ func (d *DB) expireIdem(tx *bolt.Tx, now int64, max int) (int, error) {
 }
 
 // sweepUsers trims the logs of the users after `after`, up to SweepUsers of
-// them and max removed entries. It returns the last user it finished, ""
-// when it passed the last user.
-func (d *DB) sweepUsers(tx *bolt.Tx, now int64, after string, max int) (visited, dropped int, next string, err error) {
+// them and max removed entries. It returns the last user it finished, and
+// wrapped (next "") when it passed the last user. A step that stops inside
+// the round's first user returns "" too, but has not wrapped.
+func (d *DB) sweepUsers(tx *bolt.Tx, now int64, after string, max int) (visited, dropped int, next string, wrapped bool, err error) {
 	var names []string
 	c := tx.Bucket(usersBucket).Cursor()
 	k, _ := c.Seek([]byte(after))
@@ -187,33 +189,33 @@ func (d *DB) sweepUsers(tx *bolt.Tx, now int64, after string, max int) (visited,
 	for _, name := range names {
 		u, err := loadUser(tx, name)
 		if err != nil {
-			return visited, dropped, "", err
+			return visited, dropped, "", false, err
 		}
 		if u == nil {
-			return visited, dropped, "", ErrCorrupt
+			return visited, dropped, "", false, ErrCorrupt
 		}
 		n, err := d.trim(u, now, max-dropped)
 		if err != nil {
-			return visited, dropped, "", err
+			return visited, dropped, "", false, err
 		}
 		if n > 0 {
 			if err := u.save(); err != nil {
-				return visited, dropped, "", err
+				return visited, dropped, "", false, err
 			}
 		}
 		dropped += n
 		if dropped >= max {
 			// This user may have more to remove: the next step starts
 			// with it again.
-			return visited, dropped, after, nil
+			return visited, dropped, after, false, nil
 		}
 		visited++
 		after = name
 	}
 	if !more {
-		return visited, dropped, "", nil
+		return visited, dropped, "", true, nil
 	}
-	return visited, dropped, after, nil
+	return visited, dropped, after, false, nil
 }
 
 // sweepLoop is the background sweep: every SweepInterval, steps until it

@@ -90,3 +90,24 @@ func TestBackgroundSweep(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// A step that stops inside the first user of a round (more than 4,096
+// entries to remove) has not wrapped: the round goes on from that user.
+func TestSweepStoppedInTheFirstUserHasNotWrapped(t *testing.T) {
+	d, c := openTest(t, func(o *Options) {
+		o.Retention.MaxAge = time.Hour
+		o.Retention.MaxEntries = -1
+	})
+	appendN(t, d, "alice", "room:1", "bob", 0, maxSweepDrops+10)
+	c.advance(2 * time.Hour)
+	st, err := d.Sweep(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Dropped != maxSweepDrops || st.Wrapped {
+		t.Fatalf("first step: %+v, want %d dropped and not wrapped", st, maxSweepDrops)
+	}
+	if st, err = d.Sweep(bg); err != nil || st.Dropped != 10 || st.Users != 1 || !st.Wrapped {
+		t.Fatalf("second step: %+v, %v", st, err)
+	}
+}
