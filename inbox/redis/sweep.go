@@ -97,11 +97,13 @@ func (s *Store) Sweep(ctx context.Context) (inbox.SweepStats, error) {
 			return inbox.SweepStats{}, s.fail("sweep", caller, err)
 		}
 	}
-	if !more && !unfinished {
+	// A user left unfinished is visited again even when it was the first
+	// of the round (next is then "" without the round being over).
+	st.Wrapped = !more && !unfinished
+	if st.Wrapped {
 		next = ""
 	}
 	s.sweepAfter = next
-	st.Wrapped = next == ""
 	return st, nil
 }
 

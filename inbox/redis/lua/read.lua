@@ -8,6 +8,7 @@
 local v = redis.call('HMGET', KEYS[1], 'e', 't', 'o', 'b', 'n', 'c', 'u')
 if not v[1] then return {} end
 local top, oldest = tonumber(v[2]), tonumber(v[3])
+if not (top and oldest) then error({err = 'CORRUPT inbox: meta ' .. KEYS[1]}) end
 local start = math.max(tonumber(ARGV[1]) + 1, oldest)
 if start > top then return v end
 local limit = math.min(tonumber(ARGV[2]), top - start + 1)
