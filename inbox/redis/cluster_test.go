@@ -231,7 +231,12 @@ func testClusterUsersIndex(t *testing.T, c *testredis.Cluster, cfg Config) {
 	// As if the node died after the script: l is 0 and the index lacks
 	// the user.
 	lost := users[1]
-	do(t, c, s.userKeys(nil, lost)[keyMeta], "HSET", s.userKeys(nil, lost)[keyMeta], "l", "0")
+	meta := s.userKeys(nil, lost)[keyMeta]
+	state := do(t, c, meta, "HGET", meta, "s").(string)
+	if field(state, 7) != 1 {
+		t.Fatalf("%s's listed flag is %d", lost, field(state, 7))
+	}
+	do(t, c, meta, "HSET", meta, "s", state[:56]+"\x00\x00\x00\x00\x00\x00\x00\x00")
 	do(t, c, s.index, "ZREM", s.index, lost)
 	if got := listed(); len(got) != 2 {
 		t.Fatalf("listed %v without %s", got, lost)
@@ -242,8 +247,8 @@ func testClusterUsersIndex(t *testing.T, c *testredis.Cluster, cfg Config) {
 	if got := listed(); len(got) != 3 {
 		t.Fatalf("after the ack: listed %v", got)
 	}
-	if l := do(t, c, s.userKeys(nil, lost)[keyMeta], "HGET", s.userKeys(nil, lost)[keyMeta], "l"); l != "1" {
-		t.Fatalf("after the ack: listed flag %v", l)
+	if l := field(do(t, c, meta, "HGET", meta, "s").(string), 7); l != 1 {
+		t.Fatalf("after the ack: listed flag %d", l)
 	}
 	// A listed user with no log.
 	do(t, c, s.index, "ZADD", s.index, "0", "ghost")

@@ -110,16 +110,12 @@ func (s *Store) devices(ctx context.Context, op, user, device string) ([]inbox.D
 	if len(arr) == 0 {
 		return nil, nil
 	}
-	if len(arr)%2 != 0 {
+	if len(arr)%2 != 1 || len(arr[0]) != stateSize {
 		return nil, corrupt(op, "reply of "+strconv.Itoa(len(arr)))
 	}
-	top, err1 := strconv.ParseUint(arr[0], 10, 64)
-	oldest, err2 := strconv.ParseUint(arr[1], 10, 64)
-	if err1 != nil || err2 != nil {
-		return nil, corrupt(op, "meta of "+user)
-	}
-	out := make([]inbox.Device, 0, len(arr)/2-1)
-	for i := 2; i < len(arr); i += 2 {
+	top, oldest := field(arr[0], 0), field(arr[0], 1)
+	out := make([]inbox.Device, 0, len(arr)/2)
+	for i := 1; i < len(arr); i += 2 {
 		acked, seen, created, ok := parseDevice(arr[i+1])
 		if !ok {
 			return nil, corrupt(op, "device "+arr[i])
@@ -127,18 +123,6 @@ func (s *Store) devices(ctx context.Context, op, user, device string) ([]inbox.D
 		out = append(out, position(arr[i], acked, seen, created, top, oldest))
 	}
 	return out, nil
-}
-
-// parseDevice reads a device record: "acked lastSeen created".
-func parseDevice(rec string) (acked uint64, seen, created int64, ok bool) {
-	f := strings.Fields(rec)
-	if len(f) != 3 {
-		return 0, 0, 0, false
-	}
-	acked, err1 := strconv.ParseUint(f[0], 10, 64)
-	seen, err2 := strconv.ParseInt(f[1], 10, 64)
-	created, err3 := strconv.ParseInt(f[2], 10, 64)
-	return acked, seen, created, err1 == nil && err2 == nil && err3 == nil
 }
 
 // ForgetDevice implements inbox.Store: one HDEL, safe to send twice.

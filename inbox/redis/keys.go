@@ -6,24 +6,24 @@ import "strings"
 // carries the user id as its hash tag, so in Redis Cluster one script can
 // touch all of them (one slot):
 //
-//	{prefix}inbox:{user}:m   meta hash: e epoch, t top, o oldest, b bytes, n unread, c created, u updated (µs), l listed
+//	{prefix}inbox:{user}:m   meta hash: e epoch (decimal), s state (64 bytes), " "+conversation -> its record (40 bytes)
 //	{prefix}inbox:{user}:l   the log: a list, the entry of seq s at index s-oldest
-//	{prefix}inbox:{user}:d   devices hash: device -> "acked lastSeen created"
-//	{prefix}inbox:{user}:c   conversations hash: conversation -> "read kept unread lastSeq lastTime"
+//	{prefix}inbox:{user}:d   devices hash: device -> acked, last seen, created (24 bytes)
 //	{prefix}inbox:{user}:z   conversation ids, a sorted set (score 0) for paging by id
 //	{prefix}inbox:{user}:x   unread index, a sorted set (score 0): "conversation seq" of each unread entry
-//	{prefix}inbox:{user}:k   idempotency hash: "from key" -> "seq time"
+//	{prefix}inbox:{user}:k   idempotency hash: "from key" -> seq, time (16 bytes)
 //	{prefix}inbox:{user}:q   idempotency times, a sorted set: "from key" by time
 //	{prefix}inbox:users      the users index, a sorted set (score 0) for paging by id
 //	{prefix}inbox:sweep      the lease of the background sweep's round
 //
-// User ids are of the id set, which holds no brace: the tag ends where the
-// id ends, with no escaping. The Redis broker's channel keys continue the
-// prefix with "{", so they never meet these.
+// Records are 8-byte big-endian integers (record.go). User ids are of the
+// id set, which holds no brace: the tag ends where the id ends, with no
+// escaping. The Redis broker's channel keys continue the prefix with "{",
+// so they never meet these.
 
 // keyLetters are the suffixes of a user's keys, in the order the scripts
 // take them (common.lua, keysOf).
-const keyLetters = "mldczxkq"
+const keyLetters = "mldzxkq"
 
 // keysPerUser is how many keys of one user a script takes.
 const keysPerUser = len(keyLetters)
@@ -65,6 +65,5 @@ const (
 	keyMeta = iota
 	keyLog
 	keyDevices
-	keyConvs
 	keyConvIDs
 )

@@ -44,16 +44,16 @@ func TestKeyLayout(t *testing.T) {
 	p := cfg.Prefix + "inbox:"
 	want := []string{
 		p + "users",
-		p + "{alice}:c", p + "{alice}:d", p + "{alice}:k", p + "{alice}:l", p + "{alice}:m", p + "{alice}:q", p + "{alice}:x", p + "{alice}:z",
+		p + "{alice}:d", p + "{alice}:k", p + "{alice}:l", p + "{alice}:m", p + "{alice}:q", p + "{alice}:x", p + "{alice}:z",
 		// bob's own message: nothing unread, no unread index.
-		p + "{bob}:c", p + "{bob}:k", p + "{bob}:l", p + "{bob}:m", p + "{bob}:q", p + "{bob}:z",
+		p + "{bob}:k", p + "{bob}:l", p + "{bob}:m", p + "{bob}:q", p + "{bob}:z",
 	}
 	slices.Sort(want)
 	if !slices.Equal(keys, want) {
 		t.Fatalf("keys\n%v\nwant\n%v", keys, want)
 	}
-	types := map[string]string{"m": "hash", "l": "list", "d": "hash", "c": "hash", "z": "zset", "x": "zset", "k": "hash", "q": "zset"}
-	for _, k := range keys[:len(keys)] {
+	types := map[string]string{"m": "hash", "l": "list", "d": "hash", "z": "zset", "x": "zset", "k": "hash", "q": "zset"}
+	for _, k := range keys {
 		if k == p+"users" {
 			continue
 		}
@@ -70,29 +70,35 @@ func TestKeyLayout(t *testing.T) {
 		return v
 	}
 	entry := get("LINDEX", p+"{alice}:l", "0").(string)
-	if _, rest, _ := strings.Cut(entry, " "); rest != `dm:alice:bob bob phone k1 {"i":1}` || len(entry) != 16+1+len(rest) {
+	if entry[entryTimeSize:] != `dm:alice:bob bob phone k1 {"i":1}` || be64(entry) == 0 {
 		t.Fatalf("entry %q", entry)
 	}
-	if n, _ := strconv.ParseInt(entry[:16], 10, 64); n <= 0 {
-		t.Fatalf("entry time %q", entry[:16])
+	meta := get("HGETALL", p+"{alice}:m").([]any)
+	if len(meta) != 8 || meta[0] != "e" || meta[2] != "s" || meta[4] != " dm:alice:bob" || meta[6] != " room:1" {
+		t.Fatalf("alice's meta hash %q", meta)
 	}
-	meta := get("HMGET", p+"{alice}:m", "t", "o", "b", "n", "l").([]any)
+	st := meta[3].(string)
 	size := 13 + len("dm:alice:bob") + len("bob") + len("phone") + len("k1") + len(`{"i":1}`) +
 		13 + len("room:1") + len("carol") + len(`{"i":2}`)
-	if meta[0] != "2" || meta[1] != "1" || meta[2] != strconv.Itoa(size) || meta[3] != "1" || meta[4] != "1" {
-		t.Fatalf("alice's meta %v, want bytes %d", meta, size)
+	// top, oldest, bytes, unread, created, updated, head time, listed
+	if len(st) != stateSize || field(st, 0) != 2 || field(st, 1) != 1 || field(st, 2) != uint64(size) ||
+		field(st, 3) != 1 || field(st, 6) != be64(entry) || field(st, 7) != 1 {
+		t.Fatalf("alice's state %x, want bytes %d", st, size)
+	}
+	if c, ok := parseConv("dm:alice:bob", meta[5].(string)); !ok || c.Read != 1 || c.Kept != 1 || c.Unread != 0 || c.LastSeq != 1 {
+		t.Fatalf("alice's dm record %+v", c)
 	}
 	if got := get("ZRANGE", p+"{alice}:x", "0", "-1"); len(got.([]any)) != 1 || got.([]any)[0] != "room:1 0000000000000002" {
 		t.Fatalf("alice's unread index %v", got)
 	}
-	if rec := get("HGET", p+"{alice}:c", "dm:alice:bob").(string); !strings.HasPrefix(rec, "1 1 0 1 ") {
-		t.Fatalf("alice's dm record %q", rec)
+	if got := get("ZRANGE", p+"{alice}:z", "0", "-1"); len(got.([]any)) != 2 || got.([]any)[0] != "dm:alice:bob" {
+		t.Fatalf("alice's conversation ids %v", got)
 	}
-	if rec := get("HGET", p+"{alice}:k", "bob k1").(string); !strings.HasPrefix(rec, "1 ") {
-		t.Fatalf("alice's idempotency record %q", rec)
+	if rec := get("HGET", p+"{alice}:k", "bob k1").(string); len(rec) != 16 || field(rec, 0) != 1 {
+		t.Fatalf("alice's idempotency record %x", rec)
 	}
-	if rec := get("HGET", p+"{alice}:d", "laptop").(string); !strings.HasPrefix(rec, "1 ") {
-		t.Fatalf("alice's device record %q", rec)
+	if rec := get("HGET", p+"{alice}:d", "laptop").(string); len(rec) != deviceSize || field(rec, 0) != 1 {
+		t.Fatalf("alice's device record %x", rec)
 	}
 	if ttl := get("PTTL", p+"{alice}:k").(int64); ttl <= 0 {
 		t.Fatalf("the idempotency records do not expire: pttl %d", ttl)
@@ -147,7 +153,7 @@ func TestCorruptRecord(t *testing.T) {
 	if _, err := s.Append(bg, []string{"alice"}, msg("room:1", "bob", 1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.Do("HSET", cfg.Prefix+"inbox:{alice}:m", "t", "x"); err != nil {
+	if _, err := srv.Do("HSET", cfg.Prefix+"inbox:{alice}:m", "s", "x"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.State(bg, "alice"); !errors.Is(err, inbox.ErrCorrupt) {
@@ -159,7 +165,7 @@ func TestCorruptRecord(t *testing.T) {
 	if _, err := s.Read(bg, "alice", 0, 0); !errors.Is(err, inbox.ErrCorrupt) {
 		t.Fatalf("Read: %v, want ErrCorrupt", err)
 	}
-	if _, err := srv.Do("HSET", cfg.Prefix+"inbox:{alice}:c", "room:1", "1 2"); err != nil {
+	if _, err := srv.Do("HSET", cfg.Prefix+"inbox:{alice}:m", " room:1", "1 2"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Conversation(bg, "alice", "room:1"); !errors.Is(err, inbox.ErrCorrupt) {

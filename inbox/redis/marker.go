@@ -3,8 +3,6 @@ package redis
 import (
 	"context"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/comet-im/comet/inbox"
 	"github.com/redis/rueidis"
@@ -49,24 +47,6 @@ func (s *Store) MarkRead(ctx context.Context, user, conversation string, seq uin
 	return inbox.Marked{Conversation: c, Previous: uint64(prev)}, nil
 }
 
-// parseConv reads a conversation record: "read kept unread lastSeq
-// lastTime".
-func parseConv(id, rec string) (inbox.Conversation, bool) {
-	f := strings.Fields(rec)
-	if len(f) != 5 {
-		return inbox.Conversation{}, false
-	}
-	var v [5]uint64
-	for i := range v {
-		n, err := strconv.ParseUint(f[i], 10, 64)
-		if err != nil {
-			return inbox.Conversation{}, false
-		}
-		v[i] = n
-	}
-	return inbox.Conversation{ID: id, Read: v[0], Kept: v[1], Unread: v[2], LastSeq: v[3], LastTime: time.UnixMicro(int64(v[4]))}, true
-}
-
 // Conversation implements inbox.Store: one HGET of the record.
 func (s *Store) Conversation(ctx context.Context, user, conversation string) (inbox.Conversation, error) {
 	if err := checkUserConv(user, conversation); err != nil {
@@ -82,7 +62,7 @@ func (s *Store) Conversation(ctx context.Context, user, conversation string) (in
 	caller := ctx
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	r := s.client.Do(ctx, s.client.B().Hget().Key(s.userKeys(nil, user)[keyConvs]).Field(conversation).Build())
+	r := s.client.Do(ctx, s.client.B().Hget().Key(s.userKeys(nil, user)[keyMeta]).Field(" "+conversation).Build())
 	rec, err := r.ToString()
 	if err != nil {
 		if rueidis.IsRedisNil(err) {
@@ -120,7 +100,7 @@ func (s *Store) Conversations(ctx context.Context, user, after string, limit int
 	defer cancel()
 	limit = s.pageLimit(limit)
 	keys := s.userKeys(nil, user)
-	arr, err := conversationsScript.exec(ctx, s.client, []string{keys[keyConvIDs], keys[keyConvs]},
+	arr, err := conversationsScript.exec(ctx, s.client, []string{keys[keyMeta], keys[keyConvIDs]},
 		[]string{lexAfter(after), strconv.Itoa(limit + 1)}).AsStrSlice()
 	if err != nil {
 		return inbox.ConversationPage{}, s.fail("conversations", caller, err)
