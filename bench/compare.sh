@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench-compare: install the peers if missing, build Comet and
 # cometbench, check the peer adapters, then run the comparison set at sizes
-# a 2-core machine holds (about 15 minutes). Results go to
+# a 2-core machine holds (about 10 minutes). Results go to
 # results/<timestamp>/ (results.jsonl, report.md, *.svg).
 #
 # Environment knobs: TARGETS (default comet,floor,baseline,nchan,centrifugo),
