@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
@@ -98,7 +99,21 @@ func TestSweepStoppedInTheFirstUserHasNotWrapped(t *testing.T) {
 		o.Retention.MaxAge = time.Hour
 		o.Retention.MaxEntries = -1
 	})
-	appendN(t, d, "alice", "room:1", "bob", 0, maxSweepDrops+10)
+	// Appended from 16 goroutines, so that the committer groups them.
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < maxSweepDrops+10; i += 16 {
+				if _, err := d.Append(bg, []string{"alice"}, msg("room:1", "bob", i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 	c.advance(2 * time.Hour)
 	st, err := d.Sweep(bg)
 	if err != nil {
