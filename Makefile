@@ -6,7 +6,7 @@ BENCH    ?= .
 COUNT    ?= 6
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # The server tests that run again on the delayed engine in make test.
-ASYNC_TESTS ?= Transport|Poll|SSE|Stream|Iframe|Recovery|Send|Protocol|Mixed|Slow|Shutdown|Churn|Subscribe
+ASYNC_TESTS ?= Transport|Poll|SSE|Stream|Iframe|Recovery|Send|Protocol|Mixed|Slow|Shutdown|Churn|Subscribe|Token|Hook|Leak|Devices|Presence
 
 .PHONY: all build run test test-deps bench bench-compare fuzz lint cover clean
 
@@ -16,7 +16,7 @@ build:
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/ ./cmd/...
 
 run: build
-	./bin/comet -insecure-api
+	./bin/comet -insecure-api -auth open
 
 test-deps:
 	./scripts/test-deps.sh

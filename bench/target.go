@@ -218,7 +218,7 @@ func CometTarget(o TargetOptions) *Process {
 		Args: func(port int, _ string) []string {
 			// Every load client shares one loopback address: no per-address cap.
 			a := []string{o.CometBin, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-api-key", o.APIKey,
-				"-max-conns-per-ip", "-1"}
+				"-max-conns-per-ip", "-1", "-auth", "open"}
 			if o.Workers > 0 {
 				a = append(a, "-loops", itoa(o.Workers))
 			}

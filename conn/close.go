@@ -32,8 +32,10 @@ const (
 	ReasonMessageTimeout          // 4003: a WebSocket message did not complete in time
 	ReasonResync                  // 4004: the node lost track of a subscription; reconnect with since
 	ReasonTokenExpired            // 4401 / 401: the token expired; refresh it and reconnect
-	ReasonUnauthorized            // 4501 / 401: missing or invalid credentials; do not retry as is
+	ReasonUnauthorized            // 4501 / 401: invalid credentials; do not retry as is
 	ReasonForbidden               // 4503 / 403: not allowed; do not reconnect
+	ReasonTokenMissing            // 4500 / 401: credentials required; get them, then connect
+	ReasonAuthUnavailable         // 4450 / 503: the auth backend is down; reconnect later
 
 	// ReasonCount is the number of reasons, for tables indexed by Reason.
 	ReasonCount
@@ -58,6 +60,8 @@ var reasonNames = [...]string{
 	ReasonTokenExpired:     "token expired",
 	ReasonUnauthorized:     "unauthorized",
 	ReasonForbidden:        "forbidden",
+	ReasonTokenMissing:     "token required",
+	ReasonAuthUnavailable:  "auth unavailable",
 }
 
 func (r Reason) String() string {
@@ -76,6 +80,8 @@ const (
 	StatusTokenExpired   ws.StatusCode = 4401
 	StatusUnauthorized   ws.StatusCode = 4501
 	StatusForbidden      ws.StatusCode = 4503
+	StatusTokenMissing   ws.StatusCode = 4500
+	StatusAuthDown       ws.StatusCode = 4450
 )
 
 // WSCode returns the close code sent for r.
@@ -109,6 +115,10 @@ func (r Reason) WSCode() ws.StatusCode {
 		return StatusUnauthorized
 	case ReasonForbidden:
 		return StatusForbidden
+	case ReasonTokenMissing:
+		return StatusTokenMissing
+	case ReasonAuthUnavailable:
+		return StatusAuthDown
 	default:
 		return ws.StatusInternalServerError
 	}
@@ -119,13 +129,13 @@ func (r Reason) HTTPStatus() int {
 	switch r {
 	case ReasonPolicy, ReasonForbidden:
 		return 403
-	case ReasonTokenExpired, ReasonUnauthorized:
+	case ReasonTokenExpired, ReasonUnauthorized, ReasonTokenMissing:
 		return 401
 	case ReasonTooBig:
 		return 413
 	case ReasonIdleTimeout, ReasonHandshakeTimeout, ReasonMessageTimeout:
 		return 408
-	case ReasonShutdown, ReasonResync:
+	case ReasonShutdown, ReasonResync, ReasonAuthUnavailable:
 		return 503
 	case ReasonInternal:
 		return 500

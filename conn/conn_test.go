@@ -1026,6 +1026,8 @@ func TestReasonCodes(t *testing.T) {
 		{ReasonTokenExpired, 4401, 401},
 		{ReasonUnauthorized, 4501, 401},
 		{ReasonForbidden, 4503, 403},
+		{ReasonTokenMissing, 4500, 401},
+		{ReasonAuthUnavailable, 4450, 503},
 	} {
 		if got := tc.r.WSCode(); got != tc.code {
 			t.Errorf("%v.WSCode() = %d, want %d", tc.r, got, tc.code)

@@ -51,6 +51,10 @@ const (
 	OpUnsub
 	OpPub
 	OpPing
+	OpRefresh  // a new connection token, in Token
+	OpPresence // who is present in the channel
+	OpTyping   // an ephemeral signal to the channel's subscribers
+	OpAck      // the client processed the channel's messages up to Seq
 )
 
 // opTable lists the ops a client may send: the name on the wire and what a
@@ -66,6 +70,10 @@ var opTable = [...]struct {
 	{"unsub", OpUnsub, true, false},
 	{"pub", OpPub, true, true},
 	{"ping", OpPing, false, false},
+	{"refresh", OpRefresh, false, false},
+	{"presence", OpPresence, true, false},
+	{"typing", OpTyping, true, false},
+	{"ack", OpAck, true, false},
 }
 
 // String returns the op's wire name, or "unknown".
@@ -592,13 +600,19 @@ func ValidChannel[T ~string | ~[]byte](name T) bool {
 
 // AppendMsg appends a delivery: {"op":"msg","ch":…,"seq":…,"ts":…,"data":…}.
 // ch must be a valid channel name and data compact JSON.
-func AppendMsg(dst []byte, ch string, seq uint64, ts int64, data []byte) []byte {
+func AppendMsg(dst []byte, ch string, seq uint64, ts int64, from string, data []byte) []byte {
 	dst = append(dst, `{"op":"msg","ch":"`...)
 	dst = append(dst, ch...)
 	dst = append(dst, `","seq":`...)
 	dst = strconv.AppendUint(dst, seq, 10)
 	dst = append(dst, `,"ts":`...)
 	dst = strconv.AppendInt(dst, ts, 10)
+	if from != "" {
+		// User ids are channel bytes (auth.ValidUserID): nothing to escape.
+		dst = append(dst, `,"from":"`...)
+		dst = append(dst, from...)
+		dst = append(dst, '"')
+	}
 	dst = append(dst, `,"data":`...)
 	dst = append(dst, data...)
 	return append(dst, '}')

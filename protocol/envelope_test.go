@@ -100,7 +100,9 @@ var messageCases = []struct {
 	{"no op", `{"id":"n"}`, ClientMessage{ID: "n"}, ErrUnknownOp},
 	{"null op", `{"op":null}`, ClientMessage{}, ErrUnknownOp},
 	{"op in another case", `{"op":"PUB","ch":"c","data":1}`, ClientMessage{}, ErrUnknownOp},
-	{"ops not yet served", `{"op":"ack","ch":"c","seq":3}`, ClientMessage{}, ErrUnknownOp},
+	{"ack", `{"op":"ack","ch":"c","seq":3}`, ClientMessage{Op: OpAck, Channel: "c", Seq: 3, HasSeq: true}, nil},
+	{"refresh", `{"op":"refresh","token":"t","id":"r"}`, ClientMessage{Op: OpRefresh, Token: "t", ID: "r"}, nil},
+	{"ops not served", `{"op":"history","ch":"c"}`, ClientMessage{}, ErrUnknownOp},
 	{"long op", `{"op":"` + strings.Repeat("p", 100) + `"}`, ClientMessage{}, ErrUnknownOp},
 	{"no channel", `{"op":"sub","id":"c"}`, ClientMessage{ID: "c"}, ErrBadChannel},
 	{"bad channel", `{"op":"pub","ch":"a b","data":1}`, ClientMessage{}, ErrBadChannel},
@@ -201,7 +203,8 @@ func TestParseClientMessageAllocs(t *testing.T) {
 
 func TestAppenders(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
-		{string(AppendMsg(nil, "room:1", 43, 1795317946582, []byte(`{"text":"hi"}`))), `{"op":"msg","ch":"room:1","seq":43,"ts":1795317946582,"data":{"text":"hi"}}`},
+		{string(AppendMsg(nil, "room:1", 43, 1795317946582, "", []byte(`{"text":"hi"}`))), `{"op":"msg","ch":"room:1","seq":43,"ts":1795317946582,"data":{"text":"hi"}}`},
+		{string(AppendMsg(nil, "room:1", 43, 1795317946582, "alice", []byte(`1`))), `{"op":"msg","ch":"room:1","seq":43,"ts":1795317946582,"from":"alice","data":1}`},
 		{string(AppendOK(nil, "p1", 43)), `{"op":"ok","id":"p1","seq":43}`},
 		{string(AppendOK(nil, "", 0)), `{"op":"ok"}`},
 		{string(AppendErr(nil, "s1", 409, "already subscribed")), `{"op":"err","id":"s1","code":409,"reason":"already subscribed"}`},

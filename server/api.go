@@ -2,27 +2,57 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"strconv"
+	"hash/maphash"
+	"sync"
 
+	"github.com/comet-im/comet/auth"
+	"github.com/comet-im/comet/broker"
 	"github.com/comet-im/comet/codec"
 	"github.com/comet-im/comet/conn"
 	"github.com/comet-im/comet/protocol"
 )
 
-// The backend API (docs/PROTOCOL.md). Every error answer has the one
-// error body of the protocol: {"op":"err","code":…,"reason":…}.
+// The backend API (docs/PROTOCOL.md, "Backend API"). Every error answer
+// has the one error body of the protocol: {"op":"err","code":…,"reason":…}.
+
+// maxAPITargets bounds the channels one API call publishes to.
+const maxAPITargets = 1000
 
 // publishRequest is the body of POST /api/publish.
 type publishRequest struct {
-	Channel string          `json:"channel"`
-	Data    json.RawMessage `json:"data"`
+	Channel  string          `json:"channel"`
+	Channels []string        `json:"channels"`
+	User     string          `json:"user"`  // that user's personal channel
+	Users    []string        `json:"users"` // each user's personal channel
+	Data     json.RawMessage `json:"data"`
+	From     *struct {
+		User   string `json:"user"`
+		Client string `json:"client"`
+	} `json:"from"` // publish on behalf of a user: deliveries carry "from"
+	IdempotencyKey string `json:"idempotency_key"`
 }
 
-var errBadAPIBody = &protocol.Error{Code: 400, Reason: `body must be {"channel":string,"data":json}`}
+// dmRequest is the body of POST /api/dm.
+type dmRequest struct {
+	From           string          `json:"from"`
+	To             string          `json:"to"`
+	Data           json.RawMessage `json:"data"`
+	IdempotencyKey string          `json:"idempotency_key"`
+}
 
-// apiPublish serves POST /api/publish for backends.
+var (
+	errBadAPIBody = &protocol.Error{Code: 400, Reason: `body must be {"channel":string,"data":json} (or channels, user, users)`}
+	errBadDMBody  = &protocol.Error{Code: 400, Reason: `body must be {"from":user,"to":user,"data":json}`}
+	errBadUser    = &protocol.Error{Code: 400, Reason: "bad user id"}
+	errNoIdentity = &protocol.Error{Code: 400, Reason: "the node has no identity configured: no personal channels"}
+)
+
+// apiPublish serves POST /api/publish for backends: to one channel, to
+// many (each keeps its own order), to users' personal channels, on behalf
+// of a user.
 func (s *session) apiPublish(env *conn.Env, req *codec.Request, body []byte) {
 	s.beginHTTP(req, "")
 	if !s.apiAuthorized(req) {
@@ -34,37 +64,244 @@ func (s *session) apiPublish(env *conn.Env, req *codec.Request, body []byte) {
 		s.apiError(errBadAPIBody, nil)
 		return
 	}
-	if !protocol.ValidChannel(p.Channel) {
-		s.apiError(protocol.ErrorOf(protocol.ErrBadChannel), nil)
+	targets := append(s.loop.targets[:0], p.Channels...)
+	if p.Channel != "" {
+		targets = append(targets, p.Channel)
+	}
+	for _, u := range append(p.Users, p.User) {
+		if u == "" {
+			continue
+		}
+		ch, e := s.personalOf(u)
+		if e != nil {
+			s.apiError(e, nil)
+			return
+		}
+		targets = append(targets, ch)
+	}
+	s.loop.targets = targets
+	var from *broker.ClientInfo
+	if p.From != nil {
+		if !auth.ValidUserID(p.From.User) || (p.From.Client != "" && !auth.ValidUserID(p.From.Client)) {
+			s.apiError(errBadUser, nil)
+			return
+		}
+		from = &broker.ClientInfo{User: p.From.User, Client: p.From.Client}
+	}
+	s.apiSubmit(targets, p.Data, from, p.IdempotencyKey, false, errBadAPIBody)
+}
+
+// apiDM serves POST /api/dm: one message to both participants' personal
+// channels, in one call and in one order (DMs between the same two users
+// are published one at a time, so both see them in the same order).
+func (s *session) apiDM(env *conn.Env, req *codec.Request, body []byte) {
+	s.beginHTTP(req, "")
+	if !s.apiAuthorized(req) {
+		s.apiError(protocol.ErrUnauthorized, []byte("WWW-Authenticate: Bearer\r\n"))
 		return
 	}
-	data, err := protocol.AppendCompactJSON(nil, p.Data, s.loop.srv.cfg.MaxJSONDepth)
+	var d dmRequest
+	if err := json.Unmarshal(body, &d); err != nil || len(d.Data) == 0 || d.From == "" || d.To == "" {
+		s.apiError(errBadDMBody, nil)
+		return
+	}
+	from, e1 := s.personalOf(d.From)
+	to, e2 := s.personalOf(d.To)
+	if e := cmpErr(e1, e2); e != nil {
+		s.apiError(e, nil)
+		return
+	}
+	targets := append(s.loop.targets[:0], from, to)
+	if d.From == d.To {
+		targets = targets[:1]
+	}
+	s.loop.targets = targets
+	s.apiSubmit(targets, d.Data, &broker.ClientInfo{User: d.From}, d.IdempotencyKey, true, errBadDMBody)
+}
+
+func cmpErr(a, b *protocol.Error) *protocol.Error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// personalOf returns user's personal channel.
+func (s *session) personalOf(user string) (string, *protocol.Error) {
+	p := s.loop.srv.cfg.Auth.Policy
+	if p == nil {
+		return "", errNoIdentity
+	}
+	ch, err := p.PersonalChannel(user)
+	if err != nil {
+		return "", errBadUser
+	}
+	return ch, nil
+}
+
+// apiSubmit validates an API publish and submits it.
+func (s *session) apiSubmit(targets []string, raw []byte, from *broker.ClientInfo, key string, dm bool, bad *protocol.Error) {
+	cfg := &s.loop.srv.cfg
+	if len(targets) == 0 || len(targets) > maxAPITargets {
+		s.apiError(bad, nil)
+		return
+	}
+	for _, ch := range targets {
+		if !protocol.ValidChannel(ch) {
+			s.apiError(protocol.ErrorOf(protocol.ErrBadChannel), nil)
+			return
+		}
+	}
+	if len(key) > protocol.MaxIdemBytes {
+		s.apiError(protocol.ErrorOf(protocol.ErrBadIdem), nil)
+		return
+	}
+	data, err := protocol.AppendCompactJSON(nil, raw, cfg.MaxJSONDepth)
 	if err != nil {
 		s.apiError(protocol.ErrorOf(err), nil)
 		return
 	}
-	if len(data) > s.loop.srv.cfg.MaxMessageBytes {
+	if len(data) > cfg.MaxMessageBytes {
 		s.apiError(protocol.ErrPayloadTooBig, nil)
 		return
 	}
 	r := s.newRequest(opPublish)
-	r.channel, r.data, r.from = p.Channel, data, fromAPI
+	r.data, r.from, r.dm = data, fromAPI, dm
+	r.opts.Publisher, r.opts.IdempotencyKey = from, key
+	r.targets = append(r.targets[:0], targets...) // owned: they outlive the request's bytes
+	r.channel = r.targets[0]
 	s.park(kindHTTP)
 	s.submit(r)
 }
 
+// runPublishMany publishes r.data to every target, in order; a DM holds
+// its pair's lock across both publishes.
+func (r *request) runPublishMany(ctx context.Context, srv *Server) {
+	if r.dm {
+		mu := srv.dmLock(r.targets)
+		mu.Lock()
+		defer mu.Unlock()
+	}
+	r.results = r.results[:0]
+	for _, ch := range r.targets {
+		pos, err := srv.cfg.Broker.Publish(ctx, ch, r.data, r.opts)
+		r.results = append(r.results, publishResult{pos: pos, err: err})
+	}
+}
+
+// publishResult is the outcome of one target of a publish.
+type publishResult struct {
+	pos broker.Position
+	err error
+}
+
+// dmLocks order the DMs of each pair of users on this node.
+type dmLocks struct {
+	seed  maphash.Seed
+	locks [64]sync.Mutex
+}
+
+// dmLock returns the lock of a pair of personal channels.
+func (srv *Server) dmLock(pair []string) *sync.Mutex {
+	a, b := pair[0], pair[len(pair)-1]
+	if a > b {
+		a, b = b, a
+	}
+	h := maphash.String(srv.dms.seed, a+"\x00"+b)
+	return &srv.dms.locks[h%uint64(len(srv.dms.locks))]
+}
+
 // apiPublished answers an API publish.
 func (s *session) apiPublished(r *request) {
-	if r.err != nil {
-		s.apiError(engineError(r.err), nil)
+	if len(r.targets) <= 1 && len(r.results) <= 1 {
+		err := r.err
+		pos := r.pos
+		if len(r.results) == 1 {
+			err, pos = r.results[0].err, r.results[0].pos
+		}
+		if err != nil {
+			s.apiError(engineError(err), nil)
+			return
+		}
+		out := appendPosJSON(append(s.scratch(), '{'), pos)
+		out = append(out, '}')
+		s.loop.replyBuf = out
+		s.respondJSON(200, out, false)
 		return
 	}
-	out := strconv.AppendUint(append(s.scratch(), `{"seq":`...), r.pos.Seq, 10)
-	out = append(out, `,"epoch":"`...)
-	out = append(out, r.pos.Epoch...)
-	out = append(out, `"}`...)
+	out := append(s.scratch(), `{"results":[`...)
+	failed := 0
+	for i, res := range r.results {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, `{"channel":"`...)
+		out = append(out, r.targets[i]...)
+		out = append(out, `",`...)
+		if res.err != nil {
+			failed++
+			e := engineError(res.err)
+			out = append(out, `"code":`...)
+			out = appendInt(out, e.Code)
+			out = append(out, `,"reason":`...)
+			out = protocol.AppendJSONString(out, e.Reason)
+		} else {
+			out = appendPosJSON(out, res.pos)
+		}
+		out = append(out, '}')
+	}
+	out = append(out, "]}"...)
 	s.loop.replyBuf = out
-	s.respondJSON(200, out, false)
+	status := 200
+	if failed == len(r.results) {
+		status = engineError(r.results[0].err).Code
+	}
+	s.respondJSON(status, out, false)
+}
+
+// appendPosJSON appends "seq":N,"epoch":"E".
+func appendPosJSON(dst []byte, pos broker.Position) []byte {
+	dst = append(dst, `"seq":`...)
+	dst = appendInt(dst, int(pos.Seq))
+	dst = append(dst, `,"epoch":"`...)
+	dst = append(dst, pos.Epoch...)
+	return append(dst, '"')
+}
+
+// apiPresence serves GET /api/presence?channel=X or ?user=U.
+func (s *session) apiPresence(env *conn.Env, req *codec.Request) {
+	s.beginHTTP(req, "")
+	if !s.apiAuthorized(req) {
+		s.apiError(protocol.ErrUnauthorized, []byte("WWW-Authenticate: Bearer\r\n"))
+		return
+	}
+	l := s.loop
+	ch, hasCh, _ := codec.QueryValue(l.scratch[:0], req.RawQuery, "channel")
+	channel := string(ch)
+	if !hasCh {
+		user, hasUser, _ := codec.QueryValue(l.scratch[:0], req.RawQuery, "user")
+		if !hasUser {
+			s.apiError(&protocol.Error{Code: 400, Reason: "name a channel= or a user="}, nil)
+			return
+		}
+		var e *protocol.Error
+		if channel, e = s.personalOf(string(user)); e != nil {
+			s.apiError(e, nil)
+			return
+		}
+	}
+	if !protocol.ValidChannel(channel) {
+		s.apiError(protocol.ErrorOf(protocol.ErrBadChannel), nil)
+		return
+	}
+	if !l.srv.tracked(channel) {
+		s.apiError(errNoPresence, nil)
+		return
+	}
+	r := s.newRequest(opPresence)
+	r.channel, r.from = channel, fromAPI
+	s.park(kindHTTP)
+	s.submit(r)
 }
 
 // apiError answers an API request with e as status and body.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/comet-im/comet/auth"
 	"github.com/comet-im/comet/broker"
 	"github.com/comet-im/comet/protocol"
 )
@@ -24,9 +25,11 @@ import (
 type op uint8
 
 const (
-	opPublish op = iota // publish one message
-	opRead              // read history of some channels (a poll that may answer at once)
-	opJoin              // subscribe at the engine if needed, then read history, per channel
+	opPublish  op = iota // publish one message
+	opRead               // read history of some channels (a poll that may answer at once)
+	opJoin               // subscribe at the engine if needed, then read history, per channel
+	opAuth               // ask the connect hook who the client is, then go on with then
+	opPresence           // read a channel's presence
 )
 
 // request is one unit of async work and its result.
@@ -44,12 +47,37 @@ type request struct {
 	opts    broker.PublishOptions
 	id      string // the client's request id, echoed in the reply
 	from    publishFrom
+	echo    bool // the publisher wants its own message back
+	// An API publish to several channels (or a DM): one result each.
+	targets []string
+	results []publishResult
+	dm      bool
 	pos     broker.Position
 	err     error
 
 	// opRead, opJoin: one entry per channel.
 	chans []chanRead
 	limit int
+	// planned: the channels are not subscribed locally yet (the request
+	// waits for authentication); subscribePlanned does it.
+	planned bool
+	// connect: the join of a WebSocket's personal and initial channels.
+	connect bool
+	// subTokens are the subscription tokens the request came with,
+	// verified.
+	subTokens []auth.SubscriptionToken
+	// rawSubTokens are the HTTP request's subtoken= values, verified
+	// into subTokens once the client is known.
+	rawSubTokens []string
+
+	// opPresence
+	present []broker.PresenceInfo
+	pstats  broker.PresenceStats
+
+	// opAuth
+	hook  auth.HookRequest
+	ident auth.Identity
+	then  *request // what to do once the client is known
 }
 
 // chanRead is the reading of one channel: where the client stands, and
@@ -74,7 +102,14 @@ func (r *request) reset() {
 		clear(r.chans[i].pubs)
 		r.chans[i] = chanRead{pubs: r.chans[i].pubs[:0]}
 	}
-	*r = request{chans: r.chans[:0]}
+	clear(r.subTokens)
+	clear(r.rawSubTokens)
+	clear(r.present)
+	clear(r.targets)
+	clear(r.results)
+	*r = request{chans: r.chans[:0], subTokens: r.subTokens[:0],
+		rawSubTokens: r.rawSubTokens[:0], present: r.present[:0],
+		targets: r.targets[:0], results: r.results[:0]}
 }
 
 // addChan appends a channel to read and returns it.
@@ -146,12 +181,12 @@ type workers struct {
 	wg sync.WaitGroup
 }
 
-func (w *workers) start(srv *Server, n int) {
+func (w *workers) start(srv *Server, queue chan *request, n int) {
 	for range n {
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			for r := range srv.work {
+			for r := range queue {
 				r.run(srv)
 				r.s.loop.post(nil, r)
 			}
@@ -167,7 +202,15 @@ func (r *request) run(srv *Server) {
 	b := srv.cfg.Broker
 	switch r.op {
 	case opPublish:
+		if len(r.targets) > 0 {
+			r.runPublishMany(ctx, srv)
+			break
+		}
 		r.pos, r.err = b.Publish(ctx, r.channel, r.data, r.opts)
+	case opAuth:
+		r.ident, r.err = srv.cfg.Auth.Hook.Authenticate(ctx, r.hook)
+	case opPresence:
+		r.runPresenceQuery(ctx, srv)
 	case opRead, opJoin:
 		for i := range r.chans {
 			c := &r.chans[i]
@@ -188,6 +231,21 @@ func (srv *Server) callContext() (context.Context, context.CancelFunc) {
 		return context.Background(), func() {}
 	}
 	return context.WithTimeout(context.Background(), srv.cfg.BrokerTimeout)
+}
+
+// submitAuth asks the connect hook, on a worker even with an Inline
+// engine (it calls the backend), and goes on with then.
+func (s *session) submitAuth(hook auth.HookRequest, then *request) {
+	r := s.newRequest(opAuth)
+	r.hook, r.then = hook, then
+	r.async = true
+	s.inflight++
+	select {
+	case s.loop.srv.authWork <- r:
+	default:
+		r.err = &auth.Error{Kind: auth.ErrUnavailable, Reason: "server busy"}
+		s.loop.complete(r)
+	}
 }
 
 // awaitInterest makes sure the node's engine subscription to the channel

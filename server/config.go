@@ -43,6 +43,15 @@ type Config struct {
 	// coming back do not make it subscribe again each time; default 10 s.
 	InterestLinger time.Duration
 
+	// Auth says how clients are authenticated and what they may do; the
+	// zero value is an open node (every client anonymous, allowed
+	// everything).
+	Auth AuthConfig
+	// PresenceTTL is how long a presence entry lives without a refresh:
+	// a connection refreshes its entries every third of it, a long-poller
+	// counts as present while it polls within it; default 60 s.
+	PresenceTTL time.Duration
+
 	// APIKey guards the backend API (POST /api/publish), given as
 	// "Authorization: Bearer KEY" or "X-API-Key: KEY". Without a key the
 	// API answers 401, unless InsecureAPI is set.
@@ -169,6 +178,7 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxInFlight, 16)
 	defDur(&c.BrokerTimeout, 5*time.Second)
 	defDur(&c.InterestLinger, 10*time.Second)
+	defDur(&c.PresenceTTL, time.Minute)
 	if c.MaxConnections == 0 {
 		c.MaxConnections = defaultMaxConnections(c.ReserveFiles)
 	}

@@ -78,7 +78,7 @@ func (h *engineHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	cfg := &l.srv.cfg
 	inCap := cfg.MaxHeaderBytes + cfg.MaxBodyBytes
 	switch {
-	case s.State() == conn.StateParked || s.has(flagInputWait):
+	case s.State() == conn.StateParked || s.has(flagInputWait|flagAuthWait):
 		// Requests pipelined behind a parked request, or frames waiting
 		// for an in-flight slot, wait in gnet's buffer, but only up to one
 		// request's worth of bytes.

@@ -20,6 +20,7 @@ type httpState struct {
 	origin    string // echoed in Access-Control-Allow-Origin, when allowed
 	callback  string // iframe: the parent's function to call
 	target    string // iframe: the origin to postMessage to ("": call the callback)
+	sid       string // the page\'s session id (sid=), shared by its stream and its POST /send
 	wait      time.Duration
 	keepAlive bool // keep the connection after the answer
 	http10    bool // an HTTP/1.0 request: a kept connection is announced
@@ -39,6 +40,11 @@ func (s *session) beginHTTP(req *codec.Request, origin string) *httpState {
 	}
 	st.keepAlive = req.KeepAlive
 	st.http10 = req.Minor == 0
+	if sid, ok, _ := codec.QueryValue(s.loop.scratch[:0], req.RawQuery, "sid"); !ok || !validSID(sid) {
+		st.sid = ""
+	} else if st.sid != string(sid) {
+		st.sid = string(sid)
+	}
 	st.head = string(req.Method) == "HEAD"
 	st.ready = false
 	return st
@@ -96,4 +102,18 @@ func (s *session) finishRequest(keepAlive bool) {
 // keeping the connection.
 func (s *session) respondText(env *conn.Env, status int, extra []byte) {
 	s.Respond(env, status, textType, extra, []byte(codec.StatusText(status)+"\n"))
+}
+
+// validSID reports whether sid can name a page's session: 1 to 32 bytes
+// of [A-Za-z0-9_-]. Presence and echo scope it by user.
+func validSID(sid []byte) bool {
+	if len(sid) == 0 || len(sid) > 32 {
+		return false
+	}
+	for _, c := range sid {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

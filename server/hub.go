@@ -101,6 +101,9 @@ func (l *loop) unsubscribe(s *session, i int) {
 		delete(l.hub, lc.name)
 		l.srv.interest.remove(lc.it, l.bit, l.nowMillis())
 	}
+	if ss.join == nil {
+		s.presenceLeft(lc.name)
+	}
 }
 
 // subIndex returns the index of s's subscription to channel name, or -1.
@@ -133,8 +136,14 @@ func (l *loop) deliver(m *message) {
 			// every message that arrived together.
 			s.markReady()
 		case m.pub.Seq == 0: // ephemeral: live only, no position
-			s.transport().write(s, m)
-			written++
+			if !s.own(m) {
+				s.transport().write(s, m)
+				written++
+			}
+		case s.own(m):
+			// The connection that published it: not sent back (unless it
+			// asked with echo), but its position moves past it.
+			s.pass(ss, m)
 		default:
 			switch s.take(ss, m) {
 			case protocol.LiveDeliver, protocol.LiveAdopt:

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"strings"
+
 	"github.com/comet-im/comet/broker"
 	"github.com/comet-im/comet/conn"
 	"github.com/comet-im/comet/protocol"
@@ -18,14 +20,50 @@ import (
 // addJoin adds channel name, with the client's position, to join request
 // r, and subscribes s to it locally. name may alias the request's bytes.
 func (s *session) addJoin(r *request, name string, since broker.Position, hasSince bool) {
-	l := s.loop
-	i, it, created := l.subscribe(s, name)
-	ss := &s.subs[i]
-	c := r.addChan(ss.lc.name)
+	c := r.addChan(name)
 	c.since, c.hasSince = since, hasSince
+	s.subscribeChan(c)
+}
+
+// planJoin adds channel name to join request r without subscribing yet:
+// the request waits to be admitted (authorize.go), then
+// subscribePlanned subscribes its channels.
+func (s *session) planJoin(r *request, name string, since broker.Position, hasSince bool) {
+	c := r.addChan(name)
+	c.since, c.hasSince = since, hasSince
+	r.planned = true
+}
+
+// subscribePlanned subscribes s locally to every channel of r.
+func (s *session) subscribePlanned(r *request) {
+	r.planned = false
+	for i := range r.chans {
+		s.subscribeChan(&r.chans[i])
+	}
+}
+
+// subscribeChan subscribes s locally to c's channel, so live messages start
+// to arrive (and wait, when the engine answers later), and notes the
+// node's interest for the engine call.
+func (s *session) subscribeChan(c *chanRead) {
+	l := s.loop
+	i, it, created := l.subscribe(s, c.name)
+	ss := &s.subs[i]
+	c.name = ss.lc.name // owned from here on
 	c.interest, c.created = it, created
 	if !l.srv.inline {
 		ss.join = &joinWait{}
+	}
+}
+
+// ownNames copies r's channel names and epochs out of the request's
+// bytes, for a request that outlives them (one that waits for the connect
+// hook).
+func (r *request) ownNames() {
+	for i := range r.chans {
+		c := &r.chans[i]
+		c.name = strings.Clone(c.name)
+		c.since.Epoch = strings.Clone(c.since.Epoch)
 	}
 }
 
@@ -49,6 +87,9 @@ func (s *session) applyJoin(c *chanRead) (int, *joinWait, error) {
 	ss.epoch = s.streamEpoch(c.st)
 	ss.seq = c.rec.After
 	ss.gap = c.hasSince && !c.rec.Recovered
+	if s.kind != kindPoll && c.interest != nil { // a first join, not a resync
+		s.presenceJoined(c.name)
+	}
 	return i, w, nil
 }
 
@@ -140,8 +181,10 @@ func (s *session) resync(name string) {
 }
 
 // replayLimit is how many messages one read of history returns for s.
-func (s *session) replayLimit() int {
-	if s.kind == kindNative {
+func (s *session) replayLimit() int { return s.replayLimitFor(s.kind) }
+
+func (s *session) replayLimitFor(k kind) int {
+	if k == kindNative {
 		return max(s.loop.srv.cfg.HistorySize, 0)
 	}
 	return s.loop.srv.cfg.PollBatch

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/comet-im/comet/auth"
 	"github.com/comet-im/comet/conn"
 	"github.com/comet-im/comet/protocol"
 	"github.com/comet-im/comet/server/wheel"
@@ -28,6 +29,8 @@ type loop struct {
 	hub      map[string]*localChannel
 	freeReqs *request
 	feeding  *session // the session whose input is being fed, if any
+	// presenceAt (Unix ms) is when the loop next refreshes its presence.
+	presenceAt int64
 
 	// Scratch, reused by one handler at a time.
 	replyBuf  []byte // replies
@@ -38,6 +41,8 @@ type loop struct {
 	epoch     []byte // empty epochs
 	iov       [2][]byte
 	positions []protocol.Requested
+	tokens    []auth.SubscriptionToken
+	targets   []string
 	pollPos   []pollPos
 
 	replay         []*message // a join's replay, offered in order
@@ -188,6 +193,10 @@ func (l *loop) complete(r *request) {
 		s.onRead(r)
 	case opJoin:
 		s.onJoined(r)
+	case opAuth:
+		s.onAuthed(r)
+	case opPresence:
+		s.onPresence(r)
 	}
 	l.flush(s)
 }
@@ -204,6 +213,7 @@ func (l *loop) tick() {
 	to := int64(l.srv.cfg.Now().Sub(l.start) / l.srv.cfg.Tick)
 	l.wheel.Advance(to, l.fire)
 	l.resumeThrottled()
+	l.refreshPresence()
 }
 
 func (l *loop) onTimer(s *session) {

@@ -44,8 +44,12 @@ func newMessage(p *broker.Publication) *message {
 	// Write the envelope once, after room for the largest server frame
 	// header, then put the header right before it: one buffer, no copy.
 	const room = 10 // RFC 6455 §5.2: 2 bytes + 8 of extended length, unmasked
-	buf := make([]byte, room, room+96+len(p.Channel)+len(p.Data))
-	buf = protocol.AppendMsg(buf, p.Channel, p.Seq, p.Time, p.Data)
+	var from string
+	if p.Publisher != nil {
+		from = p.Publisher.User
+	}
+	buf := make([]byte, room, room+96+len(p.Channel)+len(from)+len(p.Data))
+	buf = protocol.AppendMsg(buf, p.Channel, p.Seq, p.Time, from, p.Data)
 	var hdr [room]byte
 	h := codec.AppendFrameHeader(hdr[:0], ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(buf) - room)})
 	start := room - len(h)

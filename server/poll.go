@@ -53,8 +53,14 @@ func (s *session) poll(env *conn.Env, req *codec.Request) {
 		c.since = broker.Position{Epoch: s.loop.name(p.Epoch), Seq: p.Seq}
 		c.hasSince = p.HasSince
 	}
+	if err := s.requestSubTokens(req, r); err != nil {
+		s.loop.release(r)
+		e := authError(err)
+		s.Respond(env, e.Code, jsonType, s.corsHeaders(origin), protocol.AppendError(nil, "", e))
+		return
+	}
 	s.park(kindPoll)
-	s.submit(r)
+	s.admit(req, "poll", r)
 }
 
 // name returns b as a string for an engine call: a view of the request's
@@ -74,6 +80,10 @@ func (l *loop) name(b []byte) string {
 // park.
 func (s *session) onRead(r *request) {
 	l := s.loop
+	if len(r.chans) == 0 {
+		s.respondJSON(400, protocol.AppendError(s.scratch(), "", protocol.ErrNoChannels), true)
+		return
+	}
 	pending := s.http.wait == 0
 	for i := range r.chans {
 		c := &r.chans[i]
@@ -215,6 +225,9 @@ func (s *session) answerPoll(positions []pollPos, msgs []*message) {
 			default:
 				continue // a duplicate, or past a gap the next poll recovers
 			}
+		}
+		if s.own(m) {
+			continue // its own publication: the cursor moved past it
 		}
 		if n > 0 {
 			out = append(out, ',')

@@ -10,12 +10,13 @@ import (
 // requestPositions collects the positions an HTTP transport request names
 // into the loop's scratch: the Last-Event-ID cursor (SSE) first, then the
 // cursor and ch query parameters; a channel named twice counts once (the
-// first mention wins). It fails when none is named.
+// first mention wins). On an open node it fails when none is named (an
+// authenticated client always has its personal channel).
 func (s *session) requestPositions(req *codec.Request, lastEventID []byte) ([]protocol.Requested, error) {
 	l := s.loop
 	positions, err := parsePositions(l.positions[:0], req.RawQuery, lastEventID, l.srv.cfg.MaxSubscriptions)
 	l.positions = positions
-	if err == nil && len(positions) == 0 {
+	if err == nil && len(positions) == 0 && l.srv.open() {
 		err = protocol.ErrNoChannels
 	}
 	return positions, err

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/comet-im/comet/broker"
 	"github.com/comet-im/comet/codec"
 	"github.com/comet-im/comet/conn"
 )
@@ -34,12 +35,28 @@ func (s *session) OnRequest(env *conn.Env, req *codec.Request, body []byte) {
 		s.Respond(env, 200, textType, s.corsHeaders(origin), []byte("ok\n"))
 	case "/poll", "/sse", "/stream", "/iframe", "/send":
 		s.routeTransport(env, req, body)
-	case "/api/publish":
+	case "/api/publish", "/api/dm":
 		if !methodIs(req, "POST") {
 			s.respondText(env, 405, []byte("Allow: POST\r\n"))
 			break
 		}
-		s.apiPublish(env, req, body)
+		if string(req.Path) == "/api/dm" {
+			s.apiDM(env, req, body)
+		} else {
+			s.apiPublish(env, req, body)
+		}
+	case "/api/presence":
+		if !methodIs(req, "GET") {
+			s.respondText(env, 405, []byte("Allow: GET\r\n"))
+			break
+		}
+		s.apiPresence(env, req)
+	case "/demo/token":
+		if srv.cfg.Auth.Demo == nil {
+			s.respondText(env, 404, nil)
+			break
+		}
+		s.demoToken(env, req)
 	default:
 		if !s.serveStatic(env, req) {
 			s.respondText(env, 404, nil)
@@ -79,9 +96,35 @@ func (s *session) upgrade(env *conn.Env, req *codec.Request, k kind) {
 		s.Reject(env, 403, nil)
 		return
 	}
+	var r *request
+	if k == kindNative {
+		// Channels to join at connect, with positions, as HTTP transports
+		// name them (?cursor=, ?ch=); the personal channel is added.
+		l := s.loop
+		positions, err := parsePositions(l.positions[:0], req.RawQuery, nil, srv.cfg.MaxSubscriptions)
+		l.positions = positions
+		if err != nil {
+			s.Reject(env, 400, nil)
+			return
+		}
+		r = s.newRequest(opJoin)
+		r.connect, r.limit = true, s.replayLimitFor(kindNative)
+		for _, p := range positions {
+			s.planJoin(r, string(p.Channel), broker.Position{Epoch: string(p.Epoch), Seq: p.Seq}, p.HasSince)
+		}
+		r.planned = true
+		if err := s.requestSubTokens(req, r); err != nil {
+			s.loop.release(r)
+			r = nil
+			defer s.refuse(err) // after the upgrade: a close code the browser can read
+		}
+	}
 	s.setKind(k)
 	s.Upgrade(env, key)
 	s.loop.stats.upgrades.add(1)
+	if r != nil {
+		s.admit(req, "ws", r)
+	}
 }
 
 // originAllowed applies Config.AllowedOrigins. Requests without an Origin

@@ -27,6 +27,6 @@ func (s *session) sendRequest(env *conn.Env, req *codec.Request, body []byte) {
 		s.respondJSON(200, protocol.AppendError(s.scratch(), m.ID, protocol.ErrHTTPOpNotAllowed), true)
 	default:
 		s.park(kindHTTP)
-		s.publish(env, &m, fromSend)
+		s.sendPublish(env, req, &m)
 	}
 }

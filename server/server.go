@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,15 +21,21 @@ import (
 // node's interest in channels at its engine (Config.Broker). Its exported
 // methods are safe for concurrent use.
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	handler   *engineHandler
-	interest  interests
-	adm       admission
-	inline    bool // the engine never blocks: loops call it directly
-	msgLimits protocol.MessageLimits
-	work      chan *request
-	workers   workers
+	cfg          Config
+	log          *slog.Logger
+	handler      *engineHandler
+	interest     interests
+	adm          admission
+	inline       bool // the engine never blocks: loops call it directly
+	msgLimits    protocol.MessageLimits
+	work         chan *request // engine calls that may block
+	workers      workers
+	authWork     chan *request // connect hook calls
+	authPool     workers
+	nodeID       string        // part of every connection id: unique per node start
+	connSeq      atomic.Uint64 // the rest
+	presenceJobs chan presenceJob
+	dms          dmLocks
 
 	eng    gnet.Engine
 	addr   string
@@ -67,8 +75,15 @@ func New(cfg Config) (*Server, error) {
 		static:    loadStatic(),
 		stopSweep: make(chan struct{}),
 	}
+	// The loops call the engine directly only when nothing it needs may
+	// block: the broker, and the presence store for presence queries.
 	_, s.inline = cfg.Broker.(broker.Inline)
+	if _, ok := cfg.Presence.(interface{ Inline() }); cfg.Presence != nil && !ok {
+		s.inline = false
+	}
+	s.nodeID = strconv.FormatInt(time.Now().UnixNano(), 36)
 	s.msgLimits = protocol.MessageLimits{MaxDepth: cfg.MaxJSONDepth}
+	s.dms.seed = maphash.MakeSeed()
 	s.interest.init()
 	s.adm.init()
 	s.frameHeaders = frameHeaders(cfg.AllowedOrigins, true)
@@ -89,11 +104,20 @@ func (s *Server) Start() error {
 	}
 	if !s.inline {
 		s.work = make(chan *request, s.cfg.WorkQueue)
-		s.workers.start(s, s.cfg.Workers)
+		s.workers.start(s, s.work, s.cfg.Workers)
+	}
+	if s.cfg.Auth.Hook != nil {
+		s.authWork = make(chan *request, s.cfg.WorkQueue)
+		s.authPool.start(s, s.authWork, s.cfg.Workers)
 	}
 	s.sweepDone.Add(2)
 	go s.sweepInterest()
 	go s.janitor(s.stopSweep)
+	if s.cfg.Presence != nil {
+		s.presenceJobs = make(chan presenceJob, presenceQueueSize)
+		s.sweepDone.Add(1)
+		go s.presenceWorker(s.stopSweep)
+	}
 	go func() {
 		err := gnet.Run(s.handler, "tcp://"+s.cfg.Addr, gnet.WithOptions(gnet.Options{
 			Multicore:          true,
@@ -192,6 +216,10 @@ func (s *Server) stop() error {
 	if s.work != nil {
 		close(s.work)
 		s.workers.wg.Wait()
+	}
+	if s.authWork != nil {
+		close(s.authWork)
+		s.authPool.wg.Wait()
 	}
 	if berr := s.cfg.Broker.Close(stopCtx); err == nil {
 		err = berr

@@ -31,6 +31,7 @@ type session struct {
 	loop     *loop
 	subs     []sessionSub
 	http     *httpState // HTTP transports only: WebSockets stay small
+	who      *who       // who the client is; nil on an open node
 	admitted *ipCount   // the client address's connection count, released at close
 	bucket   tokenBucket
 	lastRead int32  // wheel tick of the latest inbound bytes (6 years of 100 ms ticks)
@@ -53,6 +54,7 @@ const (
 	flagLingering                          // closed, still reading and discarding
 	flagThrottled                          // input waits for queued output to drain
 	flagInputWait                          // input waits for an in-flight slot
+	flagAuthWait                           // input waits for the connect hook's answer
 )
 
 func (s *session) has(f sessionFlags) bool { return s.flags&f != 0 }
@@ -108,6 +110,10 @@ func (s *session) onTimer() {
 			s.finishPoll()
 		}
 	case phasePing:
+		if s.expired(cfg.Now()) {
+			s.end(conn.ReasonTokenExpired) // checked at every heartbeat
+			return
+		}
 		if !s.kind.isWebSocket() {
 			s.heartbeat()
 			s.arm(phasePing, cfg.StreamHeartbeat)
@@ -161,7 +167,14 @@ func (s *session) end(r conn.Reason) {
 		s.settle() // wait for the close reply, or linger
 		return
 	case st == conn.StateParked:
-		// A stream's client sends nothing more: no need to linger.
+		// A stream ends with a close event that says why (the code a
+		// WebSocket would get: reconnect or not), then its trailer. Its
+		// client sends nothing more: no need to linger.
+		if ev := s.transport().event; ev != nil {
+			l := s.loop
+			l.body = appendCloseEvent(l.body[:0], int(r.WSCode()), r.String())
+			env.Out = ev(s, env.Out, l.body)
+		}
 		env.Out = append(env.Out, s.transport().trailer...)
 	}
 	s.Abort(r)
@@ -324,6 +337,10 @@ func (s *session) resumeInput() {
 // abandon undoes what a request left behind when its session closed or
 // moved on: subscriptions still waiting for it.
 func (s *session) abandon(r *request) {
+	if r.then != nil {
+		s.loop.release(r.then)
+		r.then = nil
+	}
 	if r.op != opJoin || s.isGone() {
 		return
 	}

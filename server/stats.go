@@ -34,6 +34,8 @@ type serverStats struct {
 	resyncs     atomic.Int64
 	panics      atomic.Int64
 	acceptErrs  atomic.Int64
+	// presenceDropped counts presence work dropped for a full queue.
+	presenceDropped atomic.Int64
 }
 
 // Stats is a snapshot of a server's counters.

@@ -37,12 +37,19 @@ func (s *session) openStream(env *conn.Env, req *codec.Request, k kind) {
 	st.callback, st.target = string(cb), string(target)
 	r := s.newRequest(opJoin)
 	r.limit = s.loop.srv.cfg.PollBatch
+	r.planned = true
 	l := s.loop
 	for _, p := range positions {
-		s.addJoin(r, l.name(p.Channel), broker.Position{Epoch: l.name(p.Epoch), Seq: p.Seq}, p.HasSince)
+		s.planJoin(r, l.name(p.Channel), broker.Position{Epoch: l.name(p.Epoch), Seq: p.Seq}, p.HasSince)
+	}
+	s.setKind(k) // so that a refusal is answered as a stream
+	if err := s.requestSubTokens(req, r); err != nil {
+		s.loop.release(r)
+		s.refuse(err)
+		return
 	}
 	s.park(k)
-	s.submit(r)
+	s.admit(req, transports[k].name, r)
 }
 
 // onStreamJoined answers a stream whose channels are joined: the head,
@@ -50,6 +57,10 @@ func (s *session) openStream(env *conn.Env, req *codec.Request, k kind) {
 func (s *session) onStreamJoined(r *request) {
 	l := s.loop
 	env := &l.env
+	if len(r.chans) == 0 {
+		s.refuseWith(protocol.ErrNoChannels)
+		return
+	}
 	for i := range r.chans {
 		c := &r.chans[i]
 		j, held, err := s.applyJoin(c)

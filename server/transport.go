@@ -152,6 +152,26 @@ func (s *session) take(ss *sessionSub, m *message) protocol.Live {
 	return step
 }
 
+// own reports whether s published m without asking for it back.
+func (s *session) own(m *message) bool {
+	p := m.pub.Publisher
+	return p != nil && p.Conn != "" && s.who != nil && s.who.conn == p.Conn
+}
+
+// pass moves ss past m without writing it (its own publication): the
+// client has the message, so cursors and de-duplication go on from it.
+func (s *session) pass(ss *sessionSub, m *message) {
+	switch protocol.LiveStep(ss.epoch, ss.seq, m.pub) {
+	case protocol.LiveAdopt:
+		s.tellEpoch(ss.lc.name, m.pub.Epoch)
+		fallthrough
+	case protocol.LiveDeliver:
+		ss.epoch, ss.seq = m.pub.Epoch, m.pub.Seq
+	case protocol.LiveGap:
+		s.loop.gaps = append(s.loop.gaps, gapAt{s, ss.lc.name})
+	}
+}
+
 // tellEpoch writes the event that names the epoch of a stream that began.
 func (s *session) tellEpoch(channel, epoch string) {
 	ev := s.transport().event

@@ -58,6 +58,7 @@ type trMsg struct {
 	Ch   string          `json:"ch"`
 	Seq  uint64          `json:"seq"`
 	Ts   int64           `json:"ts"`
+	From string          `json:"from"`
 	Data json.RawMessage `json:"data"`
 }
 

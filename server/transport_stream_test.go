@@ -197,14 +197,26 @@ func TestStreamChunkedFramingAndShutdown(t *testing.T) {
 	shut := make(chan error, 1)
 	start := time.Now()
 	go func() { shut <- srv.Shutdown(context.Background()) }()
+	closed := false
 	for {
 		m, raw, err := lr.ndjson()
 		if errors.Is(err, errLastChunk) {
 			break
 		}
-		if err != nil || m["op"] != "hb" {
+		if err == nil && m["op"] == "close" && !closed {
+			// The stream says why it ends: 1001, reconnect elsewhere.
+			if m["code"] != float64(1001) {
+				t.Fatalf("close event %s, want code 1001", raw)
+			}
+			closed = true
+			continue
+		}
+		if err != nil || m["op"] != "hb" || closed {
 			t.Fatalf("before the last chunk: %s %v", raw, err)
 		}
+	}
+	if !closed {
+		t.Fatal("the stream ended without its close event")
 	}
 	c.expectEOF()
 	if err := <-shut; err != nil {
@@ -446,7 +458,11 @@ func TestTransportShutdownDrains(t *testing.T) {
 		t.Fatalf("poll answered at shutdown without Connection: close: %v", r.a.Header)
 	}
 	sse.expectEOF()
-	if _, err := stream.lines().chunk(); !errors.Is(err, errLastChunk) {
+	slr := stream.lines()
+	if m, raw, err := slr.ndjson(); err != nil || m["op"] != "close" {
+		t.Fatalf("stream at shutdown: want the close event, got %s %v", raw, err)
+	}
+	if _, err := slr.chunk(); !errors.Is(err, errLastChunk) {
 		t.Fatalf("stream at shutdown: want the last chunk, got %v", err)
 	}
 	stream.expectEOF()

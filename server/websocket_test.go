@@ -211,7 +211,7 @@ func TestEchoEndpoint(t *testing.T) {
 }
 
 func TestServerPingsAndDropsSilentClients(t *testing.T) {
-	srv := startServer(t, Config{Tick: 10 * time.Millisecond, PingInterval: 100 * time.Millisecond, PongTimeout: 100 * time.Millisecond})
+	srv := startServer(t, Config{Tick: 10 * time.Millisecond, PingInterval: 100 * time.Millisecond, PongTimeout: time.Second})
 	// gorilla answers pings while it is reading: it must stay connected.
 	alive := dialWS(t, srv.Addr())
 	alive.subscribe("keep")

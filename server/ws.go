@@ -3,7 +3,9 @@ package server
 import (
 	"errors"
 
+	"github.com/comet-im/comet/auth"
 	"github.com/comet-im/comet/broker"
+	"github.com/comet-im/comet/codec"
 	"github.com/comet-im/comet/conn"
 	"github.com/comet-im/comet/protocol"
 	"github.com/gobwas/ws"
@@ -34,10 +36,22 @@ func (s *session) OnMessage(env *conn.Env, op ws.OpCode, payload []byte) {
 		s.unsubscribe(env, &m)
 	case protocol.OpPub:
 		s.publish(env, &m, fromWebSocket)
+	case protocol.OpTyping:
+		s.typing(env, &m)
 	case protocol.OpPing:
 		s.reply(env, protocol.AppendPong(s.scratch(), m.ID))
+	case protocol.OpRefresh:
+		s.refresh(env, &m)
+	case protocol.OpPresence:
+		s.presence(env, &m)
+	default:
+		s.replyErr(env, m.ID, errNotServed)
 	}
 }
+
+// errNotServed answers an op this node does not serve (an inbox ack on a
+// node without an inbox).
+var errNotServed = &protocol.Error{Code: 501, Reason: "not served by this node"}
 
 // scratch returns the loop's empty reply buffer to append a reply to.
 func (s *session) scratch() []byte { return s.loop.replyBuf[:0] }
@@ -68,6 +82,19 @@ func (s *session) subscribe(env *conn.Env, m *protocol.ClientMessage) {
 		s.replyErr(env, m.ID, protocol.ErrorOf(protocol.ErrBadPosition))
 		return
 	}
+	var tokens []auth.SubscriptionToken
+	if m.Token != "" {
+		t, err := s.verifySubToken(m.Token)
+		if err != nil {
+			s.replyErr(env, m.ID, authError(err))
+			return
+		}
+		tokens = append(s.loop.tokens[:0], t)
+	}
+	if e := s.mayRead(m.Channel, tokens); e != nil {
+		s.replyErr(env, m.ID, e)
+		return
+	}
 	r := s.newRequest(opJoin)
 	r.id = m.ID
 	r.limit = s.replayLimit()
@@ -75,26 +102,35 @@ func (s *session) subscribe(env *conn.Env, m *protocol.ClientMessage) {
 	s.submit(r)
 }
 
-// onSubscribed answers a WebSocket subscribe: the sub reply, then the
-// replay.
+// onSubscribed answers a WebSocket subscribe (or the joins of a connect):
+// per channel, the sub reply, then the replay.
 func (s *session) onSubscribed(r *request) {
 	env := &s.loop.env
-	c := &r.chans[0]
-	i, held, err := s.applyJoin(c)
-	if err != nil {
-		s.replyErr(env, r.id, engineError(err))
-		return
+	for k := range r.chans {
+		if s.isGone() || s.State() == conn.StateClosed {
+			return
+		}
+		c := &r.chans[k]
+		i, held, err := s.applyJoin(c)
+		if err != nil {
+			e := engineError(err)
+			if r.connect {
+				e = &protocol.Error{Code: e.Code, Reason: c.name + ": " + e.Reason}
+			}
+			s.replyErr(env, r.id, e)
+			continue
+		}
+		if i < 0 {
+			continue // unsubscribed meanwhile
+		}
+		s.loop.collectReplay(c, held)
+		ss := &s.subs[i]
+		reply := protocol.SubReply{ID: r.id, Channel: ss.lc.name, Epoch: []byte(ss.epoch), Seq: c.st.Top,
+			HasSince: c.hasSince, Recovered: c.rec.Recovered}
+		s.reply(env, protocol.AppendSubReply(s.scratch(), &reply))
+		s.loop.flush(s)
+		s.writeReplay(i, c.st.Top)
 	}
-	if i < 0 {
-		return // unsubscribed meanwhile
-	}
-	s.loop.collectReplay(c, held)
-	ss := &s.subs[i]
-	reply := protocol.SubReply{ID: r.id, Channel: ss.lc.name, Epoch: []byte(ss.epoch), Seq: c.st.Top,
-		HasSince: c.hasSince, Recovered: c.rec.Recovered}
-	s.reply(env, protocol.AppendSubReply(s.scratch(), &reply))
-	s.loop.flush(s)
-	s.writeReplay(i, c.st.Top)
 }
 
 func (s *session) unsubscribe(env *conn.Env, m *protocol.ClientMessage) {
@@ -130,9 +166,88 @@ func (s *session) publish(env *conn.Env, m *protocol.ClientMessage, from publish
 		s.publishFailed(env, m.ID, from, protocol.ErrRateLimited)
 		return
 	}
+	if e := s.mayPublish(m.Channel, nil); e != nil {
+		s.publishFailed(env, m.ID, from, e)
+		return
+	}
 	r := s.newRequest(opPublish)
-	r.channel, r.data, r.id, r.from = m.Channel, m.Data, m.ID, from
+	r.channel, r.data, r.id, r.from, r.echo = m.Channel, m.Data, m.ID, from, m.Echo
+	r.opts.Publisher = s.publisher(m.Echo)
 	s.submit(r)
+}
+
+// sendPublish publishes a POST /send pub once its client is known: the
+// request is authenticated like any other (admit), then authorized and
+// stamped in proceed.
+func (s *session) sendPublish(env *conn.Env, req *codec.Request, m *protocol.ClientMessage) {
+	cfg := &s.loop.srv.cfg
+	if len(m.Data) > cfg.MaxMessageBytes {
+		s.publishFailed(env, m.ID, fromSend, protocol.ErrPayloadTooBig)
+		return
+	}
+	if !s.bucket.take(cfg, s.loop.now()) {
+		s.publishFailed(env, m.ID, fromSend, protocol.ErrRateLimited)
+		return
+	}
+	r := s.newRequest(opPublish)
+	r.channel, r.data, r.id, r.from, r.echo = m.Channel, m.Data, m.ID, fromSend, m.Echo
+	s.admit(req, "send", r)
+}
+
+// typing sends an ephemeral signal to a channel's subscribers: delivered
+// live with seq 0 and stored nowhere ({"typing":true} unless data says
+// otherwise). The same permission as publishing applies.
+func (s *session) typing(env *conn.Env, m *protocol.ClientMessage) {
+	cfg := &s.loop.srv.cfg
+	if e := s.mayPublish(m.Channel, nil); e != nil {
+		s.replyErr(env, m.ID, e)
+		return
+	}
+	if !s.bucket.take(cfg, s.loop.now()) {
+		s.replyErr(env, m.ID, protocol.ErrRateLimited)
+		return
+	}
+	data := m.Data
+	if len(data) == 0 {
+		data = typingData
+	}
+	if len(data) > cfg.MaxMessageBytes {
+		s.replyErr(env, m.ID, protocol.ErrPayloadTooBig)
+		return
+	}
+	r := s.newRequest(opPublish)
+	r.channel, r.data, r.id, r.from = m.Channel, data, m.ID, fromWebSocket
+	r.opts.Ephemeral = true
+	r.opts.Publisher = s.publisher(false)
+	s.submit(r)
+}
+
+var typingData = []byte(`{"typing":true}`)
+
+// refresh replaces the connection's token in place: same user (and
+// device), a later expiry. The connection stays; its subscriptions too.
+func (s *session) refresh(env *conn.Env, m *protocol.ClientMessage) {
+	a := &s.loop.srv.cfg.Auth
+	if a.Policy == nil || a.Verifier == nil || s.who == nil {
+		s.replyErr(env, m.ID, errNotServed)
+		return
+	}
+	id, err := a.Verifier.Refresh(&s.who.id, m.Token)
+	if err != nil {
+		s.replyErr(env, m.ID, authError(err))
+		return
+	}
+	s.who.id, s.who.token = id, m.Token
+	b := append(s.scratch(), `{"op":"ok"`...)
+	if m.ID != "" {
+		b = append(b, `,"id":`...)
+		b = protocol.AppendJSONString(b, m.ID)
+	}
+	if !id.Expiry.IsZero() {
+		b = append(b, `,"exp":`...)
+		b = appendInt(b, int(id.Expiry.Unix()))
+	}
+	s.reply(env, append(b, '}'))
 }
 
 // publishFailed answers a publish refused before it reached the engine.

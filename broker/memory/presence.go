@@ -23,6 +23,10 @@ type presenceEntry struct {
 	expires int64 // Unix ms
 }
 
+// Inline marks the table as one that never blocks: the node calls it
+// from its event loops.
+func (p *Presence) Inline() {}
+
 // NewPresence returns an empty presence table; now nil means time.Now.
 func NewPresence(now func() time.Time) *Presence {
 	if now == nil {

@@ -15,6 +15,7 @@ import (
 type options struct {
 	server      server.Config
 	memory      memory.Config
+	auth        authOptions
 	logLevel    slog.Level
 	showVersion bool
 }
@@ -57,6 +58,24 @@ func parseFlags(args []string, lookup func(string) (string, bool)) (*options, er
 	fs.DurationVar(&c.StreamHeartbeat, "stream-heartbeat", 0, "heartbeat interval of SSE, chunked and iframe streams (0: 15s)")
 	fs.DurationVar(&c.CloseTimeout, "close-timeout", 0, "wait for a close reply, and lingering of refused connections (0: 2s)")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 0, "graceful shutdown deadline (0: 10s)")
+	a := &o.auth
+	fs.StringVar(&a.mode, "auth", "", "how clients are known: open (no identity), jwt, hook or demo (tokens for any name at /demo/token)")
+	fs.StringVar(&a.jwtSecret, "jwt-secret", "", "HMAC secret of connection tokens (HS256, at least 32 bytes)")
+	fs.StringVar(&a.jwtPublicKey, "jwt-public-key", "", "PEM file of the public key of connection tokens (RS256, ES256, EdDSA)")
+	fs.StringVar(&a.jwtJWKS, "jwt-jwks", "", "JSON Web Key Set file of token keys")
+	fs.StringVar(&a.jwtAlgs, "jwt-algorithms", "", "comma-separated allowed JWS algorithms (empty: the keys' own)")
+	fs.StringVar(&a.jwtIssuer, "jwt-issuer", "", "required iss of tokens")
+	fs.StringVar(&a.jwtAudience, "jwt-audience", "", "required aud of tokens")
+	fs.StringVar(&a.tokenCookie, "token-cookie", "", "name of a cookie that may carry the connection token")
+	fs.StringVar(&a.hookURL, "auth-hook-url", "", "backend URL that authenticates clients by their cookies (-auth hook)")
+	fs.StringVar(&a.hookCookies, "auth-hook-cookies", "", "comma-separated cookies forwarded to the hook")
+	fs.StringVar(&a.hookHeaders, "auth-hook-headers", "", "comma-separated headers forwarded to the hook")
+	fs.DurationVar(&a.hookCacheTTL, "auth-hook-cache", 0, "how long a hook answer is reused for the same session (0: not at all)")
+	fs.BoolVar(&a.anonymous, "anonymous", false, "accept clients without credentials, where a namespace allows them")
+	fs.StringVar(&a.policyFile, "policy", "", "JSON file of namespaces (docs/AUTH.md); default: room:, public:, user:")
+	fs.StringVar(&a.webhookURL, "presence-webhook", "", "URL told when a user comes online or goes offline")
+	fs.StringVar(&a.webhookKey, "presence-webhook-secret", "", "HMAC key that signs presence webhook requests")
+	fs.DurationVar(&c.PresenceTTL, "presence-ttl", 0, "how long a presence entry lives unrefreshed; long-pollers count as present while they poll within it (0: 60s)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {

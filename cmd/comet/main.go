@@ -43,6 +43,15 @@ func run(args []string) error {
 	if cfg.APIKey == "" && cfg.InsecureAPI {
 		cfg.Logger.Warn("-insecure-api: the publish API answers anyone without a key; for local development only")
 	}
+	if cfg.Auth, err = buildAuth(&o.auth); err != nil {
+		return err
+	}
+	switch {
+	case o.auth.mode == "open":
+		cfg.Logger.Warn("-auth open: no identity; every client may subscribe and publish anywhere")
+	case o.auth.mode == "demo":
+		cfg.Logger.Warn("-auth demo: GET /demo/token issues a token for any name; for local demos only")
+	}
 	engine, err := memory.New(o.memory)
 	if err != nil {
 		return err

@@ -181,6 +181,9 @@ func startAt(addr string, args []string) (*server, error) {
 // startAtWith is startAt with comet run through a launcher (prlimit ...).
 func startAtWith(addr string, launcher, args []string) (*server, error) {
 	s := &server{log: &syncBuffer{}, exited: make(chan struct{}), URL: "http://" + addr}
+	if !hasFlag(args, "-auth") {
+		args = append([]string{"-auth", "open"}, args...) // the suites that test identity say so
+	}
 	argv := append(append(append([]string{}, launcher...), cometBin, "-addr", addr), args...)
 	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Env = serverEnv()
@@ -437,4 +440,14 @@ func TestServerHarness(t *testing.T) {
 	if _, err := tryStart([]string{"-no-such-flag"}); err == nil {
 		t.Fatal("tryStart accepted a server that cannot start")
 	}
+}
+
+// hasFlag reports whether args set flag.
+func hasFlag(args []string, flag string) bool {
+	for _, a := range args {
+		if a == flag || strings.HasPrefix(a, flag+"=") {
+			return true
+		}
+	}
+	return false
 }

@@ -842,6 +842,12 @@ export class Comet extends Emitter {
       this._epochEvent(m);
       return;
     }
+    if (m.op === 'close') {
+      // The server ends the stream and says why, as a WebSocket close would.
+      const code = Number.isInteger(m.code) ? m.code : 0;
+      t._fail(CLOSE_REASONS[code] || (typeof m.reason === 'string' && m.reason) || `closed (${code})`, code, t.opened && fatalClose(code));
+      return;
+    }
     this._report('protocol', `unknown op ${JSON.stringify(m.op).slice(0, 40)}`);
   }
 

@@ -1,0 +1,93 @@
+package server
+
+import (
+	"context"
+
+	"github.com/comet-im/comet/broker"
+	"github.com/comet-im/comet/conn"
+	"github.com/comet-im/comet/protocol"
+)
+
+// Presence queries: the WebSocket presence op, and the backend API's
+// GET /api/presence (by channel, or a user's devices).
+
+// errNoPresence answers a presence query where presence is not kept.
+var errNoPresence = &protocol.Error{Code: 404, Reason: "presence is not kept for this channel"}
+
+// presence answers {"op":"presence","ch":…}: who is present in ch, for a
+// client allowed to see it.
+func (s *session) presence(env *conn.Env, m *protocol.ClientMessage) {
+	srv := s.loop.srv
+	if !srv.tracked(m.Channel) {
+		s.replyErr(env, m.ID, errNoPresence)
+		return
+	}
+	if p := srv.cfg.Auth.Policy; p != nil {
+		if d := p.CanSeePresence(s.identityOf(), m.Channel, s.subIndex(m.Channel) >= 0); !d.Allowed {
+			s.replyErr(env, m.ID, &protocol.Error{Code: d.Reason.Code(), Reason: d.Reason.String()})
+			return
+		}
+	}
+	r := s.newRequest(opPresence)
+	r.channel, r.id, r.from = m.Channel, m.ID, fromWebSocket
+	s.submit(r)
+}
+
+// runPresenceQuery reads a channel's presence for r.
+func (r *request) runPresenceQuery(ctx context.Context, srv *Server) {
+	p := srv.cfg.Presence
+	r.present, r.err = p.Presence(ctx, r.channel, r.present[:0])
+	if r.err == nil {
+		r.pstats, r.err = p.PresenceStats(ctx, r.channel)
+	}
+}
+
+// onPresence answers a presence query.
+func (s *session) onPresence(r *request) {
+	if r.err != nil {
+		e := engineError(r.err)
+		if r.from == fromWebSocket {
+			s.replyErr(&s.loop.env, r.id, e)
+		} else {
+			s.apiError(e, nil)
+		}
+		return
+	}
+	b := s.scratch()
+	if r.from == fromWebSocket {
+		b = append(b, `{"op":"presence"`...)
+		if r.id != "" {
+			b = append(b, `,"id":`...)
+			b = protocol.AppendJSONString(b, r.id)
+		}
+		b = append(b, ',')
+	} else {
+		b = append(b, '{')
+	}
+	b = appendPresenceBody(b, r.channel, r.present, r.pstats)
+	b = append(b, '}')
+	if r.from == fromWebSocket {
+		s.reply(&s.loop.env, b)
+		return
+	}
+	s.loop.replyBuf = b
+	s.respondJSON(200, b, false)
+}
+
+// appendPresenceBody appends "ch":…,"connections":N,"users":M,"clients":[…].
+func appendPresenceBody(dst []byte, channel string, present []broker.PresenceInfo, st broker.PresenceStats) []byte {
+	dst = append(dst, `"ch":"`...)
+	dst = append(dst, channel...)
+	dst = append(dst, `","connections":`...)
+	dst = appendInt(dst, st.Connections)
+	dst = append(dst, `,"users":`...)
+	dst = appendInt(dst, st.Users)
+	dst = append(dst, `,"clients":[`...)
+	for i, p := range present {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendPresenceJSON(dst, p)
+	}
+	return append(dst, ']')
+}
