@@ -100,7 +100,7 @@ func (s *Store) appendAll(ctx context.Context, keys, args []string, keyed bool) 
 		return nil, err
 	}
 	if len(seqs) != 3*(len(args)-appendFixedArgs) {
-		return nil, fmt.Errorf("inbox/redis: append: %d results for %d recipients", len(seqs), len(args)-appendFixedArgs)
+		return nil, corrupt("append", fmt.Sprintf("%d results for %d recipients", len(seqs), len(args)-appendFixedArgs))
 	}
 	return seqs, nil
 }
@@ -126,7 +126,7 @@ func (s *Store) appendEach(ctx context.Context, keys, args, to []string, keyed b
 		for j, r := range appendScript.execMulti(ctx, s.client, pending) {
 			v, err := r.AsIntSlice()
 			if err == nil && len(v) != 3 {
-				err = fmt.Errorf("inbox/redis: append: %d results for one recipient", len(v))
+				err = corrupt("append", fmt.Sprintf("%d results for one recipient", len(v)))
 			}
 			if err != nil {
 				if firstErr == nil || retryable(ctx, firstErr) && !retryable(ctx, err) {
@@ -141,7 +141,7 @@ func (s *Store) appendEach(ctx context.Context, keys, args, to []string, keyed b
 			return seqs, nil
 		}
 		if !keyed || attempt > 0 || !retryable(ctx, firstErr) {
-			return nil, fmt.Errorf("inbox/redis: append: %d of %d recipients not confirmed: %w", len(failed), len(to), firstErr)
+			return nil, fmt.Errorf("%d of %d recipients not confirmed: %w", len(failed), len(to), firstErr)
 		}
 		next := make([]rueidis.LuaExec, len(failed))
 		nextIndex := make([]int, len(failed))

@@ -66,6 +66,8 @@ func checkDevice(d string) error        { return checkID("device", d, inbox.MaxI
 func checkConversation(c string) error  { return checkID("conversation", c, inbox.MaxIDBytes) }
 func checkUserDevice(u, d string) error { return firstErr(checkUser(u), checkDevice(d)) }
 func checkUserConv(u, c string) error   { return firstErr(checkUser(u), checkConversation(c)) }
+
+// firstErr returns the first non-nil error, in argument order.
 func firstErr(errs ...error) error {
 	for _, err := range errs {
 		if err != nil {

@@ -162,6 +162,9 @@ func (s *Store) fail(op string, caller context.Context, err error) error {
 	if caller.Err() != nil {
 		return fmt.Errorf("inbox/redis: %s: %w", op, caller.Err())
 	}
+	if errors.Is(err, inbox.ErrCorrupt) {
+		return err // a reply of the wrong shape, already said so
+	}
 	if re, ok := redisErr(err); ok {
 		msg := re.Error()
 		if strings.HasPrefix(msg, "CORRUPT") {
