@@ -155,8 +155,16 @@ func testClusterFanOut(t *testing.T, c *testredis.Cluster, cfg Config) {
 		}
 	}
 
+	if err := s.Ready(bg); err != nil {
+		t.Fatalf("Ready with every master up: %v", err)
+	}
 	stopped := c.Nodes()[2]
 	syscall.Kill(stopped.Pid(), syscall.SIGSTOP)
+	// Readiness says so: one master does not answer.
+	if err := s.Ready(bg); !errors.Is(err, broker.ErrUnavailable) {
+		syscall.Kill(stopped.Pid(), syscall.SIGCONT)
+		t.Fatalf("Ready with a master stopped: %v, want ErrUnavailable", err)
+	}
 	begin := time.Now()
 	_, err = send(2)
 	took := time.Since(begin)

@@ -211,6 +211,9 @@ func TestUnavailable(t *testing.T) {
 	if _, err := s.Append(bg, []string{"alice"}, msg("room:1", "bob", 0)); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Ready(bg); err != nil {
+		t.Fatalf("Ready with Redis up: %v", err)
+	}
 	check := func(state string) {
 		t.Helper()
 		calls := map[string]func() error{
@@ -227,6 +230,7 @@ func TestUnavailable(t *testing.T) {
 			"DeleteUser":    func() error { return s.DeleteUser(bg, "bob") },
 			"Users":         func() error { return errOf(s.Users(bg, "", 0)) },
 			"Sweep":         func() error { return errOf(s.Sweep(bg)) },
+			"Ready":         func() error { return s.Ready(bg) },
 		}
 		for name, call := range calls {
 			begin := time.Now()
@@ -253,6 +257,9 @@ func TestUnavailable(t *testing.T) {
 		_, err := s.Append(bg, []string{"carol"}, msg("room:1", "bob", 2))
 		return err == nil
 	})
+	if err := s.Ready(bg); err != nil {
+		t.Fatalf("Ready after the restart: %v", err)
+	}
 }
 
 func errOf[T any](_ T, err error) error { return err }

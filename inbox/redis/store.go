@@ -235,3 +235,23 @@ func (s *Store) pageLimit(limit int) int {
 	}
 	return limit
 }
+
+// Ready reports whether the store can serve calls now: every Redis node
+// it knows answers a PING within Config.Timeout. For readiness probes
+// (/healthz), so that a node whose Redis is unreachable stops getting new
+// clients; the error wraps broker.ErrUnavailable.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.enter("ready"); err != nil {
+		return err
+	}
+	defer s.leave()
+	caller := ctx
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	for addr, node := range s.client.Nodes() {
+		if err := node.Do(ctx, node.B().Ping().Build()).Error(); err != nil {
+			return s.fail("ready "+addr, caller, err)
+		}
+	}
+	return nil
+}
