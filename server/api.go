@@ -167,7 +167,7 @@ func (s *session) apiSubmit(targets []string, raw []byte, from *broker.ClientInf
 	}
 	r := s.newRequest(opPublish)
 	r.data, r.from, r.dm = data, fromAPI, dm
-	r.opts.Publisher, r.opts.IdempotencyKey = from, key
+	r.opts.Publisher, r.opts.IdempotencyKey = from, apiIdemKey(key)
 	r.targets = append(r.targets[:0], targets...) // owned: they outlive the request's bytes
 	r.channel = r.targets[0]
 	s.park(kindHTTP)

@@ -47,7 +47,8 @@ type request struct {
 	opts    broker.PublishOptions
 	id      string // the client's request id, echoed in the reply
 	from    publishFrom
-	echo    bool // the publisher wants its own message back
+	echo    bool   // the publisher wants its own message back
+	idem    string // a client's idempotency key, before stampPublish scopes it
 	// An API publish to several channels (or a DM): one result each.
 	targets []string
 	results []publishResult

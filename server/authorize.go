@@ -182,7 +182,7 @@ func (s *session) proceed(r *request) {
 			s.refuseWith(e)
 			return
 		}
-		r.opts.Publisher = s.publisher(r.echo)
+		s.stampPublish(r)
 	}
 	if r.connect && s.who != nil {
 		s.sayConnected()
@@ -206,6 +206,30 @@ func (s *session) publisher(echo bool) *broker.ClientInfo {
 		info.Conn = s.who.conn
 	}
 	return info
+}
+
+// stampPublish names a client's publish: who sent it (the publisher) and
+// its idempotency key, scoped to the user, so that no client can claim
+// another user's key and have that user's message taken for a retry.
+func (s *session) stampPublish(r *request) {
+	r.opts.Publisher = s.publisher(r.echo)
+	if r.idem != "" {
+		user := ""
+		if s.who != nil {
+			user = s.who.id.User
+		}
+		r.opts.IdempotencyKey = clientIdemKey(user, r.idem)
+	}
+}
+
+// clientIdemKey and apiIdemKey keep the keys of clients and of the
+// backend apart: a client's key never matches the backend's.
+func clientIdemKey(user, key string) string { return "c:" + user + ":" + key }
+func apiIdemKey(key string) string {
+	if key == "" {
+		return ""
+	}
+	return "a:" + key
 }
 
 // resumeAuthInput feeds the frames that waited for the connect hook.

@@ -520,3 +520,35 @@ func count(list []string, s string) int {
 	}
 	return n
 }
+
+// A client's retried publish (same idem) is stored once and answered with
+// the first position; another user's identical key is that user's own.
+func TestClientIdempotentPublish(t *testing.T) {
+	srv := authServer(t, Config{})
+	addr := srv.Addr()
+	alice := dialAs(t, addr, token(t, "alice", time.Hour, nil), "")
+	alice.expect(map[string]any{"op": "connected"})
+	alice.expect(map[string]any{"op": "sub", "ch": "user:alice"})
+	bob := dialAs(t, addr, token(t, "bob", time.Hour, nil), "")
+	bob.expect(map[string]any{"op": "connected"})
+	bob.expect(map[string]any{"op": "sub", "ch": "user:bob"})
+	alice.send(`{"op":"pub","ch":"chat:x","data":"once","idem":"k1","id":"a"}`)
+	first := alice.expect(map[string]any{"op": "ok", "id": "a"})
+	alice.send(`{"op":"pub","ch":"chat:x","data":"once","idem":"k1","id":"b"}`)
+	again := alice.expect(map[string]any{"op": "ok", "id": "b"})
+	if first["seq"] != again["seq"] {
+		t.Fatalf("retry stored again: seq %v then %v", first["seq"], again["seq"])
+	}
+	bob.send(`{"op":"pub","ch":"chat:x","data":"mine","idem":"k1","id":"c"}`)
+	other := bob.expect(map[string]any{"op": "ok", "id": "c"})
+	if other["seq"] == first["seq"] {
+		t.Fatalf("bob's publish was taken for alice's retry: seq %v", other["seq"])
+	}
+	// Over POST /send, the key is alice's too.
+	status, _, body := trDo(t, "POST", "http://"+addr+"/send?token="+token(t, "alice", time.Hour, nil),
+		`{"op":"pub","ch":"chat:x","data":"once","idem":"k1","id":"d"}`)
+	var reply map[string]any
+	if err := json.Unmarshal(body, &reply); status != 200 || err != nil || reply["seq"] != first["seq"] {
+		t.Fatalf("send retry: %d %s, want seq %v", status, body, first["seq"])
+	}
+}

@@ -11,6 +11,10 @@ import (
 // Presence queries: the WebSocket presence op, and the backend API's
 // GET /api/presence (by channel, or a user's devices).
 
+// maxPresenceList bounds the clients one presence answer lists; the
+// counts are always complete, and "truncated":true says the list is not.
+const maxPresenceList = 1000
+
 // errNoPresence answers a presence query where presence is not kept.
 var errNoPresence = &protocol.Error{Code: 404, Reason: "presence is not kept for this channel"}
 
@@ -82,6 +86,10 @@ func appendPresenceBody(dst []byte, channel string, present []broker.PresenceInf
 	dst = appendInt(dst, st.Connections)
 	dst = append(dst, `,"users":`...)
 	dst = appendInt(dst, st.Users)
+	if len(present) > maxPresenceList {
+		present = present[:maxPresenceList]
+		dst = append(dst, `,"truncated":true`...)
+	}
 	dst = append(dst, `,"clients":[`...)
 	for i, p := range present {
 		if i > 0 {

@@ -171,8 +171,8 @@ func (s *session) publish(env *conn.Env, m *protocol.ClientMessage, from publish
 		return
 	}
 	r := s.newRequest(opPublish)
-	r.channel, r.data, r.id, r.from, r.echo = m.Channel, m.Data, m.ID, from, m.Echo
-	r.opts.Publisher = s.publisher(m.Echo)
+	r.channel, r.data, r.id, r.from, r.echo, r.idem = m.Channel, m.Data, m.ID, from, m.Echo, m.Idem
+	s.stampPublish(r)
 	s.submit(r)
 }
 
@@ -190,7 +190,7 @@ func (s *session) sendPublish(env *conn.Env, req *codec.Request, m *protocol.Cli
 		return
 	}
 	r := s.newRequest(opPublish)
-	r.channel, r.data, r.id, r.from, r.echo = m.Channel, m.Data, m.ID, fromSend, m.Echo
+	r.channel, r.data, r.id, r.from, r.echo, r.idem = m.Channel, m.Data, m.ID, fromSend, m.Echo, m.Idem
 	s.admit(req, "send", r)
 }
 
