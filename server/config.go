@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,10 @@ type Config struct {
 	Broker broker.Broker
 	// Presence tracks who is present in channels; nil keeps none.
 	Presence broker.Presence
+	// Ready, when set, tells whether the engines answer (broker/redis's
+	// Ready); it is asked once a second, off the loops, and /healthz
+	// answers 503 while it fails.
+	Ready func(context.Context) error
 	// Workers is the number of goroutines that run engine calls which may
 	// block (a broker that is not broker.Inline); default 64.
 	Workers int

@@ -32,6 +32,10 @@ func (s *session) OnRequest(env *conn.Env, req *codec.Request, body []byte) {
 			s.Respond(env, 503, textType, s.corsHeaders(origin), []byte("draining\n"))
 			break
 		}
+		if srv.notReady.Load() {
+			s.Respond(env, 503, textType, s.corsHeaders(origin), []byte("engine unavailable\n"))
+			break
+		}
 		s.Respond(env, 200, textType, s.corsHeaders(origin), []byte("ok\n"))
 	case "/poll", "/sse", "/stream", "/iframe", "/send":
 		s.routeTransport(env, req, body)

@@ -56,6 +56,7 @@ type Server struct {
 	acceptWarn    *rateLimited
 	stopSweep     chan struct{}
 	sweepDone     sync.WaitGroup
+	notReady      atomic.Bool // Config.Ready failed its last check
 	stats         serverStats
 }
 
@@ -113,6 +114,11 @@ func (s *Server) Start() error {
 	s.sweepDone.Add(2)
 	go s.sweepInterest()
 	go s.janitor(s.stopSweep)
+	if s.cfg.Ready != nil {
+		s.checkReady() // a node that starts without its engine starts unready
+		s.sweepDone.Add(1)
+		go s.watchReady(s.stopSweep)
+	}
 	if s.cfg.Presence != nil {
 		s.presenceJobs = make(chan presenceJob, presenceQueueSize)
 		s.sweepDone.Add(1)

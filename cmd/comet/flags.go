@@ -15,6 +15,7 @@ import (
 type options struct {
 	server      server.Config
 	memory      memory.Config
+	engine      engineOptions
 	auth        authOptions
 	logLevel    slog.Level
 	showVersion bool
@@ -45,6 +46,13 @@ func parseFlags(args []string, lookup func(string) (string, bool)) (*options, er
 	fs.IntVar(&c.MaxSubscriptions, "max-subscriptions", 0, "channels per connection (0: 128)")
 	fs.IntVar(&c.PublishRate, "publish-rate", 0, "publishes per second per connection (0: 100; -1: no limit)")
 	fs.IntVar(&c.PublishBurst, "publish-burst", 0, "publish burst per connection (0: 200)")
+	fs.StringVar(&o.engine.kind, "engine", "memory", "where channels live: memory (this node only) or redis (a cluster of nodes, docs/REDIS.md)")
+	fs.StringVar(&o.engine.redisAddrs, "redis-addrs", "127.0.0.1:6379", "comma-separated Redis host:port (with -redis-cluster: some of the cluster's nodes)")
+	fs.BoolVar(&o.engine.redisCluster, "redis-cluster", false, "Redis Cluster: channels spread over its masters, sharded pub/sub")
+	fs.StringVar(&o.engine.redisUser, "redis-username", "", "Redis ACL user")
+	fs.StringVar(&o.engine.redisPassword, "redis-password", "", "Redis password (prefer COMET_REDIS_PASSWORD: flags show in ps)")
+	fs.StringVar(&o.engine.redisPrefix, "redis-prefix", "", "prefix of every Redis key and topic (empty: comet:); nodes that share channels share it")
+	fs.BoolVar(&o.engine.redisTLS, "redis-tls", false, "connect to Redis with TLS (system roots)")
 	fs.IntVar(&o.memory.MaxChannels, "max-channels", 0, "channels with a stream per node (0: 1,000,000)")
 	fs.IntVar(&c.HistorySize, "history-size", 0, "messages kept per channel for recovery (0: 100, -1: none)")
 	fs.DurationVar(&c.HistoryTTL, "history-ttl", 0, "how long history is kept (0: 5m)")

@@ -16,7 +16,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/comet-im/comet/broker/memory"
 	"github.com/comet-im/comet/server"
 )
 
@@ -52,12 +51,9 @@ func run(args []string) error {
 	case o.auth.mode == "demo":
 		cfg.Logger.Warn("-auth demo: GET /demo/token issues a token for any name; for local demos only")
 	}
-	engine, err := memory.New(o.memory)
-	if err != nil {
+	if err := buildEngine(o, &cfg, cfg.Logger); err != nil {
 		return err
 	}
-	cfg.Broker = engine
-	cfg.Presence = memory.NewPresence(nil)
 
 	srv, err := server.New(cfg)
 	if err != nil {
