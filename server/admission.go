@@ -77,11 +77,11 @@ func (a *admission) init() {
 // admit counts a new connection, or refuses it. Any loop.
 func (srv *Server) admit(gc gnet.Conn) (*ipCount, *refusal) {
 	a := &srv.adm
-	if a.conns.Add(1) > int64(srv.cfg.MaxConnections) {
+	if a.conns.Add(1) > int64(srv.conf().MaxConnections) {
 		a.conns.Add(-1)
 		return nil, refuseMaxConns
 	}
-	if srv.cfg.MaxConnsPerIP < 0 {
+	if srv.conf().MaxConnsPerIP < 0 {
 		return nil, nil
 	}
 	ip := peerAddr(gc.RemoteAddr())
@@ -95,7 +95,7 @@ func (srv *Server) admit(gc gnet.Conn) (*ipCount, *refusal) {
 		c = &ipCount{addr: ip}
 		sh.m[ip] = c
 	}
-	if c.n >= int32(srv.cfg.MaxConnsPerIP) {
+	if c.n >= int32(srv.conf().MaxConnsPerIP) {
 		sh.mu.Unlock()
 		a.conns.Add(-1)
 		return nil, refusePerIP
@@ -133,7 +133,7 @@ func peerAddr(a net.Addr) netip.Addr {
 
 // trusted reports whether ip is one of the configured trusted proxies.
 func (srv *Server) trusted(ip netip.Addr) bool {
-	for _, p := range srv.cfg.TrustedProxies {
+	for _, p := range srv.conf().TrustedProxies {
 		if p.Contains(ip) {
 			return true
 		}

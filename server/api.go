@@ -128,7 +128,7 @@ func cmpErr(a, b *protocol.Error) *protocol.Error {
 
 // personalOf returns user's personal channel.
 func (s *session) personalOf(user string) (string, *protocol.Error) {
-	p := s.loop.srv.cfg.Auth.Policy
+	p := s.loop.srv.conf().Auth.Policy
 	if p == nil {
 		return "", errNoIdentity
 	}
@@ -141,7 +141,7 @@ func (s *session) personalOf(user string) (string, *protocol.Error) {
 
 // apiSubmit validates an API publish and submits it.
 func (s *session) apiSubmit(targets []string, raw []byte, from *broker.ClientInfo, key string, dm bool, bad *protocol.Error) {
-	cfg := &s.loop.srv.cfg
+	cfg := &s.loop.srv.conf().Config
 	if len(targets) == 0 || len(targets) > maxAPITargets {
 		s.apiError(bad, nil)
 		return
@@ -184,7 +184,7 @@ func (r *request) runPublishMany(ctx context.Context, srv *Server) {
 	}
 	r.results = r.results[:0]
 	for _, ch := range r.targets {
-		pos, err := srv.cfg.Broker.Publish(ctx, ch, r.data, r.opts)
+		pos, err := srv.conf().Broker.Publish(ctx, ch, r.data, r.opts)
 		r.results = append(r.results, publishResult{pos: pos, err: err})
 	}
 }
@@ -322,7 +322,7 @@ func (s *session) apiError(e *protocol.Error, extra []byte) {
 // configured key the API is closed, unless the operator started the node
 // with InsecureAPI.
 func (s *session) apiAuthorized(req *codec.Request) bool {
-	cfg := &s.loop.srv.cfg
+	cfg := &s.loop.srv.conf().Config
 	if cfg.APIKey == "" {
 		return cfg.InsecureAPI
 	}

@@ -200,7 +200,7 @@ func (w *workers) start(srv *Server, queue chan *request, n int) {
 func (r *request) run(srv *Server) {
 	ctx, cancel := srv.callContext()
 	defer cancel()
-	b := srv.cfg.Broker
+	b := srv.conf().Broker
 	switch r.op {
 	case opPublish:
 		if len(r.targets) > 0 {
@@ -209,7 +209,7 @@ func (r *request) run(srv *Server) {
 		}
 		r.pos, r.err = b.Publish(ctx, r.channel, r.data, r.opts)
 	case opAuth:
-		r.ident, r.err = srv.cfg.Auth.Hook.Authenticate(ctx, r.hook)
+		r.ident, r.err = srv.conf().Auth.Hook.Authenticate(ctx, r.hook)
 	case opPresence:
 		r.runPresenceQuery(ctx, srv)
 	case opRead, opJoin:
@@ -220,7 +220,7 @@ func (r *request) run(srv *Server) {
 					continue
 				}
 			}
-			c.err = readRecovery(ctx, b, c, r.limit, srv.cfg.HistoryTTL.Milliseconds())
+			c.err = readRecovery(ctx, b, c, r.limit, srv.conf().HistoryTTL.Milliseconds())
 		}
 	}
 }
@@ -231,7 +231,7 @@ func (srv *Server) callContext() (context.Context, context.CancelFunc) {
 	if srv.inline {
 		return context.Background(), func() {}
 	}
-	return context.WithTimeout(context.Background(), srv.cfg.BrokerTimeout)
+	return context.WithTimeout(context.Background(), srv.conf().BrokerTimeout)
 }
 
 // submitAuth asks the connect hook, on a worker even with an Inline
@@ -254,7 +254,7 @@ func (s *session) submitAuth(hook auth.HookRequest, then *request) {
 // it. Only then may a join read history.
 func (srv *Server) awaitInterest(ctx context.Context, it *interest, created bool) error {
 	if created {
-		if err := srv.cfg.Broker.Subscribe(ctx, it.name); err != nil {
+		if err := srv.conf().Broker.Subscribe(ctx, it.name); err != nil {
 			srv.interest.fail(it, err)
 			return err
 		}

@@ -20,7 +20,7 @@ import (
 
 // mayRead checks that s may subscribe to, poll or replay channel.
 func (s *session) mayRead(channel string, tokens []auth.SubscriptionToken) *protocol.Error {
-	p := s.loop.srv.cfg.Auth.Policy
+	p := s.loop.srv.conf().Auth.Policy
 	if p == nil {
 		return nil
 	}
@@ -33,7 +33,7 @@ func (s *session) mayRead(channel string, tokens []auth.SubscriptionToken) *prot
 
 // mayPublish checks that s may publish to channel from a client.
 func (s *session) mayPublish(channel string, tokens []auth.SubscriptionToken) *protocol.Error {
-	p := s.loop.srv.cfg.Auth.Policy
+	p := s.loop.srv.conf().Auth.Policy
 	if p == nil {
 		return nil
 	}
@@ -47,7 +47,7 @@ func (s *session) mayPublish(channel string, tokens []auth.SubscriptionToken) *p
 // subTokenFor returns the unexpired subscription token for channel, if
 // the request brought one.
 func (s *session) subTokenFor(channel string, tokens []auth.SubscriptionToken) *auth.SubscriptionToken {
-	now := s.loop.srv.cfg.Now()
+	now := s.loop.srv.conf().Now()
 	for i := range tokens {
 		t := &tokens[i]
 		if t.Channel == channel && (t.Expiry.IsZero() || now.Before(t.Expiry)) {
@@ -59,7 +59,7 @@ func (s *session) subTokenFor(channel string, tokens []auth.SubscriptionToken) *
 
 // verifySubToken checks a subscription token for the session's user.
 func (s *session) verifySubToken(tok string) (auth.SubscriptionToken, error) {
-	v := s.loop.srv.cfg.Auth.Verifier
+	v := s.loop.srv.conf().Auth.Verifier
 	if v == nil {
 		return auth.SubscriptionToken{}, &auth.Error{Kind: auth.ErrInvalid, Reason: "tokens are not accepted here"}
 	}
@@ -83,7 +83,7 @@ func (s *session) requestSubTokens(req *codec.Request, r *request) error {
 		if string(k) != "subtoken" {
 			continue
 		}
-		if len(r.rawSubTokens) >= s.loop.srv.cfg.MaxSubscriptions {
+		if len(r.rawSubTokens) >= s.loop.srv.conf().MaxSubscriptions {
 			return protocol.ErrTooManyPositions
 		}
 		raw, err := codec.AppendUnescape(nil, v)
@@ -250,7 +250,7 @@ func (s *session) addPersonal(r *request) {
 			return
 		}
 	}
-	if len(r.chans) >= s.loop.srv.cfg.MaxSubscriptions+1 {
+	if len(r.chans) >= s.loop.srv.conf().MaxSubscriptions+1 {
 		return
 	}
 	c := r.addChan(s.who.personal)

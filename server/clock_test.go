@@ -34,12 +34,12 @@ func (c *testClock) Advance(d time.Duration) {
 // engineOf returns the in-process engine a test server runs on.
 func engineOf(t testing.TB, srv *Server) *memory.Broker {
 	t.Helper()
-	b, ok := srv.cfg.Broker.(*memory.Broker)
-	if d, delayed := srv.cfg.Broker.(*delayedEngine); delayed {
+	b, ok := srv.conf().Broker.(*memory.Broker)
+	if d, delayed := srv.conf().Broker.(*delayedEngine); delayed {
 		b, ok = d.Broker, true
 	}
 	if !ok {
-		t.Fatalf("the server runs on %T, not the memory engine", srv.cfg.Broker)
+		t.Fatalf("the server runs on %T, not the memory engine", srv.conf().Broker)
 	}
 	return b
 }

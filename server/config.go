@@ -142,7 +142,16 @@ type Config struct {
 	// frame, and how long a refused connection keeps reading before it is
 	// closed (lingering close); default 2 s.
 	CloseTimeout time.Duration
-	// DrainTimeout bounds Shutdown; default 10 s.
+	// DrainDelay is how long a draining node stays up, unready and
+	// refusing new connections, before it closes any client, so that load
+	// balancers that poll /healthz stop sending it clients; default 0.
+	DrainDelay time.Duration
+	// DrainWindow spreads the closing of clients on Shutdown evenly over
+	// this long, in a random order, so that they reconnect to other nodes
+	// gradually; 0 closes them all at once.
+	DrainWindow time.Duration
+	// DrainTimeout bounds the wait, after the window, for the last clients
+	// to go; default 10 s.
 	DrainTimeout time.Duration
 	// PollHold is how long a long-poll may be parked, and the cap of its
 	// wait parameter; default 25 s.
@@ -264,6 +273,7 @@ func (c Config) Validate() error {
 		{"history ttl", c.HistoryTTL}, {"handshake timeout", c.HandshakeTimeout},
 		{"ping interval", c.PingInterval}, {"pong timeout", c.PongTimeout},
 		{"close timeout", c.CloseTimeout}, {"drain timeout", c.DrainTimeout}, {"tick", c.Tick},
+		{"drain delay", c.DrainDelay}, {"drain window", c.DrainWindow},
 		{"poll hold", c.PollHold}, {"stream heartbeat", c.StreamHeartbeat},
 	} {
 		if d.d < 0 {

@@ -25,7 +25,7 @@ func (s *session) demoToken(env *conn.Env, req *codec.Request) {
 		s.Respond(env, 400, jsonType, s.corsHeaders(origin), protocol.AppendError(nil, "", errBadUser))
 		return
 	}
-	tok, exp, err := l.srv.cfg.Auth.Demo.Issue(u, c)
+	tok, exp, err := l.srv.conf().Auth.Demo.Issue(u, c)
 	if err != nil {
 		s.Respond(env, 500, jsonType, s.corsHeaders(origin), protocol.AppendError(nil, "", protocol.ErrInternal))
 		return

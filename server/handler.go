@@ -24,7 +24,7 @@ type engineHandler struct {
 func (h *engineHandler) OnBoot(eng gnet.Engine) gnet.Action {
 	srv := h.srv
 	srv.eng = eng
-	srv.addr = srv.cfg.Addr
+	srv.addr = srv.conf().Addr
 	if fd, err := eng.Dup(); err == nil {
 		if sa, err := unix.Getsockname(fd); err == nil {
 			if in4, ok := sa.(*unix.SockaddrInet4); ok {
@@ -75,7 +75,7 @@ func (h *engineHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	if s.has(flagGone | flagClosing) {
 		return gnet.None
 	}
-	cfg := &l.srv.cfg
+	cfg := &l.srv.conf().Config
 	inCap := cfg.MaxHeaderBytes + cfg.MaxBodyBytes
 	switch {
 	case s.State() == conn.StateParked || s.has(flagInputWait|flagAuthWait):
@@ -142,7 +142,7 @@ func (h *engineHandler) OnTick() (time.Duration, gnet.Action) {
 	for _, l := range *srv.loops.Load() {
 		_ = l.el.Execute(context.Background(), l.tickTask)
 	}
-	return srv.cfg.Tick, gnet.None
+	return srv.conf().Tick, gnet.None
 }
 
 // recoverPanic turns a panic while serving s into the loss of s alone: gnet

@@ -92,7 +92,7 @@ func (s *session) finishRequest(keepAlive bool) {
 		s.settle()
 		return
 	}
-	s.arm(phaseRequest, s.loop.srv.cfg.HandshakeTimeout)
+	s.arm(phaseRequest, s.loop.srv.conf().HandshakeTimeout)
 	if s.loop.feeding != s && s.gc.InboundBuffered() > 0 {
 		_ = s.gc.Wake(nil) // a pipelined request waited behind this one
 	}

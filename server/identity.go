@@ -45,7 +45,7 @@ type who struct {
 }
 
 // open reports whether the node authenticates nobody.
-func (srv *Server) open() bool { return srv.cfg.Auth.Policy == nil }
+func (srv *Server) open() bool { return srv.conf().Auth.Policy == nil }
 
 // identityOf returns the identity a session acts as (nil: anonymous).
 func (s *session) identityOf() *auth.Identity {
@@ -71,7 +71,7 @@ const (
 // token again is not verified again, only checked for expiry.
 func (s *session) authenticate(req *codec.Request, transport string, hook *auth.HookRequest) (authResult, error) {
 	srv := s.loop.srv
-	a := &srv.cfg.Auth
+	a := &srv.conf().Config.Auth
 	if a.Policy == nil {
 		s.who = nil
 		return authDone, nil
@@ -84,7 +84,7 @@ func (s *session) authenticate(req *codec.Request, transport string, hook *auth.
 	if err != nil && !errors.Is(err, auth.ErrMissing) {
 		return authFailed, err // a malformed or oversized token
 	}
-	now := srv.cfg.Now()
+	now := srv.conf().Now()
 	if tok != "" {
 		if src.Ambient() && !srv.originAllowed(req.Header("Origin")) {
 			// A cookie comes along with any cross-site request: only pages
@@ -130,7 +130,7 @@ func (s *session) setIdentity(id auth.Identity, token string) {
 	if w == nil || w.id.User != id.User || w.id.Client != id.Client {
 		w = &who{}
 		if !id.Anonymous() {
-			w.personal, _ = s.loop.srv.cfg.Auth.Policy.PersonalChannel(id.User)
+			w.personal, _ = s.loop.srv.conf().Auth.Policy.PersonalChannel(id.User)
 		}
 	}
 	w.id, w.token = id, token

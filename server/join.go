@@ -185,9 +185,9 @@ func (s *session) replayLimit() int { return s.replayLimitFor(s.kind) }
 
 func (s *session) replayLimitFor(k kind) int {
 	if k == kindNative {
-		return max(s.loop.srv.cfg.HistorySize, 0)
+		return max(s.loop.srv.conf().HistorySize, 0)
 	}
-	return s.loop.srv.cfg.PollBatch
+	return s.loop.srv.conf().PollBatch
 }
 
 // onJoined resumes the transport whose join completed.

@@ -26,9 +26,13 @@ type loop struct {
 	wheel    *wheel.Wheel[*session]
 	start    time.Time // wheel tick 0
 	sessions []*session
-	hub      map[string]*localChannel
-	freeReqs *request
-	feeding  *session // the session whose input is being fed, if any
+	// drainOrder is the order Shutdown closes the sessions in; drained
+	// counts those done.
+	drainOrder []*session
+	drained    int
+	hub        map[string]*localChannel
+	freeReqs   *request
+	feeding    *session // the session whose input is being fed, if any
 	// presenceAt (Unix ms) is when the loop next refreshes its presence.
 	presenceAt int64
 
@@ -75,15 +79,15 @@ func newLoop(srv *Server, idx int, el gnet.EventLoop) *loop {
 		srv:   srv,
 		el:    el,
 		wheel: wheel.New[*session](1024),
-		start: srv.cfg.Now(),
+		start: srv.conf().Now(),
 		hub:   make(map[string]*localChannel),
 	}
 	l.env.Limits = conn.Limits{
-		MaxBodyBytes:    srv.cfg.MaxBodyBytes,
-		MaxMessageBytes: srv.cfg.MaxMessageBytes,
+		MaxBodyBytes:    srv.conf().MaxBodyBytes,
+		MaxMessageBytes: srv.conf().MaxMessageBytes,
 	}
-	l.env.Limits.Head.MaxHeaderBytes = srv.cfg.MaxHeaderBytes
-	l.env.Limits.Head.MaxHeaders = srv.cfg.MaxHeaders
+	l.env.Limits.Head.MaxHeaderBytes = srv.conf().MaxHeaderBytes
+	l.env.Limits.Head.MaxHeaders = srv.conf().MaxHeaders
 	l.drainTask = gnet.RunnableFunc(func(context.Context) error {
 		defer l.recoverPanic(nil)
 		l.drain()
@@ -178,7 +182,7 @@ func (l *loop) complete(r *request) {
 	defer l.release(r)
 	if r.async {
 		s.inflight--
-		if s.inflight == uint8(l.srv.cfg.MaxInFlight)-1 {
+		if s.inflight == uint8(l.srv.conf().MaxInFlight)-1 {
 			s.resumeInput() // input waited for this slot
 		}
 	}
@@ -205,12 +209,12 @@ func (l *loop) complete(r *request) {
 func (l *loop) now() int64 { return l.wheel.Now() }
 
 // nowMillis returns the server clock in Unix milliseconds.
-func (l *loop) nowMillis() int64 { return l.srv.cfg.Now().UnixMilli() }
+func (l *loop) nowMillis() int64 { return l.srv.conf().Now().UnixMilli() }
 
 // tick advances the wheel to the clock, firing due timers, and resumes
 // throttled sessions whose output drained.
 func (l *loop) tick() {
-	to := int64(l.srv.cfg.Now().Sub(l.start) / l.srv.cfg.Tick)
+	to := int64(l.srv.conf().Now().Sub(l.start) / l.srv.conf().Tick)
 	l.wheel.Advance(to, l.fire)
 	l.resumeThrottled()
 	l.refreshPresence()

@@ -47,7 +47,7 @@ func (s *session) poll(env *conn.Env, req *codec.Request) {
 	st := s.beginHTTP(req, origin)
 	st.wait = wait
 	r := s.newRequest(opRead)
-	r.limit = s.loop.srv.cfg.PollBatch
+	r.limit = s.loop.srv.conf().PollBatch
 	for _, p := range positions {
 		c := r.addChan(s.loop.name(p.Channel))
 		c.since = broker.Position{Epoch: s.loop.name(p.Epoch), Seq: p.Seq}
@@ -112,7 +112,7 @@ func (s *session) onRead(r *request) {
 	// Nothing yet: join from the positions just read. A message that came
 	// in since is in the join's replay, and answers at once.
 	j := s.newRequest(opJoin)
-	j.limit = l.srv.cfg.PollBatch
+	j.limit = l.srv.conf().PollBatch
 	for i := range r.chans {
 		c := &r.chans[i]
 		s.addJoin(j, c.name, broker.Position{Epoch: s.streamEpoch(c.st), Seq: c.rec.After}, true)
@@ -211,7 +211,7 @@ func (s *session) answerPoll(positions []pollPos, msgs []*message) {
 	out := append(l.scratch[:0], `,"msgs":[`...)
 	n := 0
 	for _, m := range msgs {
-		if n >= srv.cfg.PollBatch || (n > 0 && len(out)+len(m.json) > srv.cfg.MaxOutboundBytes-closeReserve) {
+		if n >= srv.conf().PollBatch || (n > 0 && len(out)+len(m.json) > srv.conf().MaxOutboundBytes-closeReserve) {
 			break // the cursor stops here; the next poll continues
 		}
 		pp := positionOf(positions, m.pub.Channel)
@@ -292,7 +292,7 @@ const maxWaitSeconds = 1 << 20
 
 // pollWait returns the hold time a poll asks for, capped by PollHold.
 func (s *session) pollWait(req *codec.Request) (time.Duration, error) {
-	cfg := &s.loop.srv.cfg
+	cfg := &s.loop.srv.conf().Config
 	v, ok, err := codec.QueryValue(s.loop.scratch[:0], req.RawQuery, "wait")
 	if err != nil {
 		return 0, err

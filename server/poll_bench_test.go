@@ -71,7 +71,7 @@ func BenchmarkPollRequest(b *testing.B) {
 
 // pollRequestFor builds the request with the channel's real epoch.
 func (f *pollFixture) pollRequestFor(tb testing.TB, since uint64) []byte {
-	_, st, err := f.l.srv.cfg.Broker.History(context.Background(), "bench", broker.HistoryOptions{}, nil)
+	_, st, err := f.l.srv.conf().Broker.History(context.Background(), "bench", broker.HistoryOptions{}, nil)
 	if err != nil || st.Epoch == "" {
 		tb.Fatal("no channel")
 	}

@@ -14,7 +14,7 @@ import (
 // authenticated client always has its personal channel).
 func (s *session) requestPositions(req *codec.Request, lastEventID []byte) ([]protocol.Requested, error) {
 	l := s.loop
-	positions, err := parsePositions(l.positions[:0], req.RawQuery, lastEventID, l.srv.cfg.MaxSubscriptions)
+	positions, err := parsePositions(l.positions[:0], req.RawQuery, lastEventID, l.srv.conf().MaxSubscriptions)
 	l.positions = positions
 	if err == nil && len(positions) == 0 && l.srv.open() {
 		err = protocol.ErrNoChannels

@@ -46,8 +46,8 @@ const presenceQueueSize = 1 << 16
 // tracked reports whether channel keeps presence: its namespace says so,
 // or it is a personal channel.
 func (srv *Server) tracked(channel string) bool {
-	p := srv.cfg.Auth.Policy
-	if p == nil || srv.cfg.Presence == nil {
+	p := srv.conf().Auth.Policy
+	if p == nil || srv.conf().Presence == nil {
 		return false
 	}
 	if _, ok := p.PersonalUser(channel); ok {
@@ -102,14 +102,14 @@ func (srv *Server) queuePresence(j presenceJob) {
 // third of PresenceTTL, from the tick).
 func (l *loop) refreshPresence() {
 	srv := l.srv
-	if srv.cfg.Presence == nil || srv.cfg.Auth.Policy == nil {
+	if srv.conf().Presence == nil || srv.conf().Auth.Policy == nil {
 		return
 	}
 	now := l.nowMillis()
 	if now < l.presenceAt {
 		return
 	}
-	l.presenceAt = now + srv.cfg.PresenceTTL.Milliseconds()/3
+	l.presenceAt = now + srv.conf().PresenceTTL.Milliseconds()/3
 	for _, s := range l.sessions {
 		if s.who == nil || s.kind == kindPoll || s.isGone() {
 			continue
@@ -125,7 +125,7 @@ func (l *loop) refreshPresence() {
 // presenceWorker runs presence jobs until stop is closed.
 func (srv *Server) presenceWorker(stop <-chan struct{}) {
 	defer srv.sweepDone.Done()
-	ttl := srv.cfg.PresenceTTL
+	ttl := srv.conf().PresenceTTL
 	polls := map[pollKey]pollSeen{} // long-pollers this node saw, by connection and channel
 	t := time.NewTicker(max(ttl/4, time.Second))
 	defer t.Stop()
@@ -150,15 +150,15 @@ type pollSeen struct {
 
 // runPresence does one job.
 func (srv *Server) runPresence(j presenceJob, polls map[pollKey]pollSeen) {
-	ctx, cancel := context.WithTimeout(context.Background(), srv.cfg.BrokerTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), srv.conf().BrokerTimeout)
 	defer cancel()
-	p := srv.cfg.Presence
+	p := srv.conf().Presence
 	switch j.op {
 	case presenceAdd, presenceTouch:
 		if j.op == presenceTouch {
-			polls[pollKey{j.info.Conn, j.channel}] = pollSeen{user: j.info.User, at: srv.cfg.Now()}
+			polls[pollKey{j.info.Conn, j.channel}] = pollSeen{user: j.info.User, at: srv.conf().Now()}
 		}
-		added, err := p.AddPresence(ctx, j.channel, j.info, srv.cfg.PresenceTTL)
+		added, err := p.AddPresence(ctx, j.channel, j.info, srv.conf().PresenceTTL)
 		if err == nil && added {
 			srv.announce(ctx, j.channel, "join", j.info)
 		}
@@ -173,14 +173,14 @@ func (srv *Server) runPresence(j presenceJob, polls map[pollKey]pollSeen) {
 // expirePolls asks the store to expire the entries of long-pollers this
 // node has not seen for PresenceTTL.
 func (srv *Server) expirePolls(polls map[pollKey]pollSeen) {
-	cutoff := srv.cfg.Now().Add(-srv.cfg.PresenceTTL)
+	cutoff := srv.conf().Now().Add(-srv.conf().PresenceTTL)
 	for k, seen := range polls {
 		if seen.at.After(cutoff) {
 			continue
 		}
 		delete(polls, k)
-		ctx, cancel := context.WithTimeout(context.Background(), srv.cfg.BrokerTimeout)
-		expired, err := srv.cfg.Presence.ExpirePresence(ctx, k.channel, k.conn)
+		ctx, cancel := context.WithTimeout(context.Background(), srv.conf().BrokerTimeout)
+		expired, err := srv.conf().Presence.ExpirePresence(ctx, k.channel, k.conn)
 		if err == nil && expired {
 			info := broker.PresenceInfo{ClientInfo: broker.ClientInfo{User: seen.user, Conn: k.conn}, Transport: "poll"}
 			srv.announce(ctx, k.channel, "leave", info)
@@ -193,15 +193,15 @@ func (srv *Server) expirePolls(polls map[pollKey]pollSeen) {
 // namespace asks for them, and tells the webhook when a user's first
 // connection came or last one went.
 func (srv *Server) announce(ctx context.Context, channel, what string, info broker.PresenceInfo) {
-	p := srv.cfg.Auth.Policy
-	if user, personal := p.PersonalUser(channel); personal && srv.cfg.Auth.Webhook != nil {
-		st, err := srv.cfg.Presence.PresenceStats(ctx, channel)
+	p := srv.conf().Auth.Policy
+	if user, personal := p.PersonalUser(channel); personal && srv.conf().Auth.Webhook != nil {
+		st, err := srv.conf().Presence.PresenceStats(ctx, channel)
 		switch {
 		case err != nil:
 		case what == "join" && st.Connections == 1:
-			srv.cfg.Auth.Webhook.Notify(notify.Event{Kind: notify.Online, User: user, At: srv.cfg.Now(), Connections: 1})
+			srv.conf().Auth.Webhook.Notify(notify.Event{Kind: notify.Online, User: user, At: srv.conf().Now(), Connections: 1})
 		case what == "leave" && st.Connections == 0:
-			srv.cfg.Auth.Webhook.Notify(notify.Event{Kind: notify.Offline, User: user, At: srv.cfg.Now()})
+			srv.conf().Auth.Webhook.Notify(notify.Event{Kind: notify.Offline, User: user, At: srv.conf().Now()})
 		}
 	}
 	if !p.Namespace(channel).JoinLeave {
@@ -209,7 +209,7 @@ func (srv *Server) announce(ctx context.Context, channel, what string, info brok
 	}
 	data := append([]byte(`{"`+what+`":`), appendPresenceJSON(nil, info)...)
 	data = append(data, '}')
-	_, _ = srv.cfg.Broker.Publish(ctx, channel, data, broker.PublishOptions{Ephemeral: true,
+	_, _ = srv.conf().Broker.Publish(ctx, channel, data, broker.PublishOptions{Ephemeral: true,
 		Publisher: &broker.ClientInfo{User: info.User, Client: info.Client, Conn: info.Conn}})
 }
 

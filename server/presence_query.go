@@ -26,7 +26,7 @@ func (s *session) presence(env *conn.Env, m *protocol.ClientMessage) {
 		s.replyErr(env, m.ID, errNoPresence)
 		return
 	}
-	if p := srv.cfg.Auth.Policy; p != nil {
+	if p := srv.conf().Auth.Policy; p != nil {
 		if d := p.CanSeePresence(s.identityOf(), m.Channel, s.subIndex(m.Channel) >= 0); !d.Allowed {
 			s.replyErr(env, m.ID, &protocol.Error{Code: d.Reason.Code(), Reason: d.Reason.String()})
 			return
@@ -39,7 +39,7 @@ func (s *session) presence(env *conn.Env, m *protocol.ClientMessage) {
 
 // runPresenceQuery reads a channel's presence for r.
 func (r *request) runPresenceQuery(ctx context.Context, srv *Server) {
-	p := srv.cfg.Presence
+	p := srv.conf().Presence
 	r.present, r.err = p.Presence(ctx, r.channel, r.present[:0])
 	if r.err == nil {
 		r.pstats, r.err = p.PresenceStats(ctx, r.channel)

@@ -14,16 +14,16 @@ func (s *Server) Publish(name string, data []byte) (uint64, error) {
 	if !protocol.ValidChannel(name) {
 		return 0, protocol.ErrBadChannel
 	}
-	compact, err := protocol.AppendCompactJSON(nil, data, s.cfg.MaxJSONDepth)
+	compact, err := protocol.AppendCompactJSON(nil, data, s.conf().MaxJSONDepth)
 	if err != nil {
 		return 0, err
 	}
-	if len(compact) > s.cfg.MaxMessageBytes {
+	if len(compact) > s.conf().MaxMessageBytes {
 		return 0, protocol.ErrPayloadTooBig
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.BrokerTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.conf().BrokerTimeout)
 	defer cancel()
-	pos, err := s.cfg.Broker.Publish(ctx, name, compact, broker.PublishOptions{})
+	pos, err := s.conf().Broker.Publish(ctx, name, compact, broker.PublishOptions{})
 	if err != nil {
 		return 0, err
 	}

@@ -32,14 +32,14 @@ func (s *Server) watchReady(stop <-chan struct{}) {
 // checkReady asks Config.Ready once and logs a change.
 func (s *Server) checkReady() {
 	ctx, cancel := context.WithTimeout(context.Background(), readyInterval)
-	err := s.cfg.Ready(ctx)
+	err := s.conf().Ready(ctx)
 	cancel()
 	was := s.notReady.Swap(err != nil)
 	switch {
 	case err != nil && !was:
-		s.cfg.Logger.Warn("not ready: the engine is unreachable; /healthz answers 503", "err", err)
+		s.conf().Logger.Warn("not ready: the engine is unreachable; /healthz answers 503", "err", err)
 	case err == nil && was:
-		s.cfg.Logger.Info("ready again: the engine answers")
+		s.conf().Logger.Info("ready again: the engine answers")
 	}
 }
 

@@ -11,13 +11,13 @@ func (s *session) OnRequest(env *conn.Env, req *codec.Request, body []byte) {
 	srv := s.loop.srv
 	s.gen++ // completions of an earlier request are stale now
 	// The next request, if any, gets a fresh deadline.
-	s.arm(phaseRequest, srv.cfg.HandshakeTimeout)
+	s.arm(phaseRequest, srv.conf().HandshakeTimeout)
 	s.loop.stats.requests.add(1)
 	switch string(req.Path) {
 	case "/ws":
 		s.upgrade(env, req, kindNative)
 	case "/echo":
-		if !srv.cfg.Echo {
+		if !srv.conf().Echo {
 			s.respondText(env, 404, nil)
 			break
 		}
@@ -56,7 +56,7 @@ func (s *session) OnRequest(env *conn.Env, req *codec.Request, body []byte) {
 		}
 		s.apiPresence(env, req)
 	case "/demo/token":
-		if srv.cfg.Auth.Demo == nil {
+		if srv.conf().Auth.Demo == nil {
 			s.respondText(env, 404, nil)
 			break
 		}
@@ -81,7 +81,7 @@ func methodIs(req *codec.Request, methods ...string) bool {
 // upgrade performs the WebSocket opening handshake (RFC 6455 §4.2.2).
 func (s *session) upgrade(env *conn.Env, req *codec.Request, k kind) {
 	srv := s.loop.srv
-	if srv.draining.Load() || (k == kindNative && srv.cfg.NoWebSocket) {
+	if srv.draining.Load() || (k == kindNative && srv.conf().NoWebSocket) {
 		s.Reject(env, 503, nil)
 		return
 	}
@@ -105,7 +105,7 @@ func (s *session) upgrade(env *conn.Env, req *codec.Request, k kind) {
 		// Channels to join at connect, with positions, as HTTP transports
 		// name them (?cursor=, ?ch=); the personal channel is added.
 		l := s.loop
-		positions, err := parsePositions(l.positions[:0], req.RawQuery, nil, srv.cfg.MaxSubscriptions)
+		positions, err := parsePositions(l.positions[:0], req.RawQuery, nil, srv.conf().MaxSubscriptions)
 		l.positions = positions
 		if err != nil {
 			s.Reject(env, 400, nil)
@@ -134,10 +134,10 @@ func (s *session) upgrade(env *conn.Env, req *codec.Request, k kind) {
 // originAllowed applies Config.AllowedOrigins. Requests without an Origin
 // header come from non-browser clients, which the check cannot constrain.
 func (srv *Server) originAllowed(origin []byte) bool {
-	if len(srv.cfg.AllowedOrigins) == 0 || origin == nil {
+	if len(srv.conf().AllowedOrigins) == 0 || origin == nil {
 		return true
 	}
-	for _, o := range srv.cfg.AllowedOrigins {
+	for _, o := range srv.conf().AllowedOrigins {
 		if o == "*" || o == string(origin) {
 			return true
 		}

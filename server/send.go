@@ -18,7 +18,7 @@ func (s *session) sendRequest(env *conn.Env, req *codec.Request, body []byte) {
 	}
 	s.beginHTTP(req, origin)
 	var m protocol.ClientMessage
-	switch err := s.loop.srv.msgLimits.ParseClientMessage(body, &m); {
+	switch err := s.loop.srv.conf().msgLimits.ParseClientMessage(body, &m); {
 	case err != nil:
 		s.respondJSON(200, protocol.AppendError(s.scratch(), m.ID, protocol.ErrorOf(err)), true)
 	case m.Op == protocol.OpPing:

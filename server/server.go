@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/comet-im/comet/broker"
-	"github.com/comet-im/comet/conn"
-	"github.com/comet-im/comet/protocol"
 	"github.com/panjf2000/gnet/v2"
 )
 
@@ -21,13 +19,13 @@ import (
 // node's interest in channels at its engine (Config.Broker). Its exported
 // methods are safe for concurrent use.
 type Server struct {
-	cfg          Config
+	live         atomic.Pointer[settings] // the configuration; Reload swaps it
+	reloadMu     sync.Mutex
 	log          *slog.Logger
 	handler      *engineHandler
 	interest     interests
 	adm          admission
-	inline       bool // the engine never blocks: loops call it directly
-	msgLimits    protocol.MessageLimits
+	inline       bool          // the engine never blocks: loops call it directly
 	work         chan *request // engine calls that may block
 	workers      workers
 	authWork     chan *request // connect hook calls
@@ -49,7 +47,6 @@ type Server struct {
 	loops   atomic.Pointer[[]*loop]
 
 	static        map[string]staticFile
-	frameHeaders  []byte // for the iframe transport's page
 	pageHeaders   []byte // for every other HTML answer
 	draining      atomic.Bool
 	acceptBackoff acceptBackoff
@@ -67,7 +64,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg:       cfg,
 		log:       cfg.Logger,
 		booted:    make(chan struct{}),
 		runErr:    make(chan error, 1),
@@ -83,11 +79,10 @@ func New(cfg Config) (*Server, error) {
 		s.inline = false
 	}
 	s.nodeID = strconv.FormatInt(time.Now().UnixNano(), 36)
-	s.msgLimits = protocol.MessageLimits{MaxDepth: cfg.MaxJSONDepth}
 	s.dms.seed = maphash.MakeSeed()
 	s.interest.init()
 	s.adm.init()
-	s.frameHeaders = frameHeaders(cfg.AllowedOrigins, true)
+	s.live.Store(newSettings(cfg))
 	s.pageHeaders = frameHeaders(nil, false)
 	s.acceptWarn = newRateLimited(s.log, slog.LevelWarn,
 		"out of file descriptors: shedding new connections and pausing accepts", 5*time.Second)
@@ -100,34 +95,34 @@ func New(cfg Config) (*Server, error) {
 // event loops; it returns once the server accepts connections, or with
 // the error that prevented it.
 func (s *Server) Start() error {
-	if err := s.cfg.Broker.Start(s); err != nil {
+	if err := s.conf().Broker.Start(s); err != nil {
 		return fmt.Errorf("server: broker: %w", err)
 	}
 	if !s.inline {
-		s.work = make(chan *request, s.cfg.WorkQueue)
-		s.workers.start(s, s.work, s.cfg.Workers)
+		s.work = make(chan *request, s.conf().WorkQueue)
+		s.workers.start(s, s.work, s.conf().Workers)
 	}
-	if s.cfg.Auth.Hook != nil {
-		s.authWork = make(chan *request, s.cfg.WorkQueue)
-		s.authPool.start(s, s.authWork, s.cfg.Workers)
+	if s.conf().Auth.Hook != nil {
+		s.authWork = make(chan *request, s.conf().WorkQueue)
+		s.authPool.start(s, s.authWork, s.conf().Workers)
 	}
 	s.sweepDone.Add(2)
 	go s.sweepInterest()
 	go s.janitor(s.stopSweep)
-	if s.cfg.Ready != nil {
+	if s.conf().Ready != nil {
 		s.checkReady() // a node that starts without its engine starts unready
 		s.sweepDone.Add(1)
 		go s.watchReady(s.stopSweep)
 	}
-	if s.cfg.Presence != nil {
+	if s.conf().Presence != nil {
 		s.presenceJobs = make(chan presenceJob, presenceQueueSize)
 		s.sweepDone.Add(1)
 		go s.presenceWorker(s.stopSweep)
 	}
 	go func() {
-		err := gnet.Run(s.handler, "tcp://"+s.cfg.Addr, gnet.WithOptions(gnet.Options{
+		err := gnet.Run(s.handler, "tcp://"+s.conf().Addr, gnet.WithOptions(gnet.Options{
 			Multicore:          true,
-			NumEventLoop:       s.cfg.Loops,
+			NumEventLoop:       s.conf().Loops,
 			ReuseAddr:          true,
 			TCPNoDelay:         gnet.TCPNoDelay,
 			Ticker:             true,
@@ -146,7 +141,7 @@ func (s *Server) Start() error {
 	}()
 	select {
 	case <-s.booted:
-		s.log.Info("comet listening", "addr", s.addr, "loops", s.cfg.Loops, "inline engine", s.inline)
+		s.log.Info("comet listening", "addr", s.addr, "loops", s.conf().Loops, "inline engine", s.inline)
 		return nil
 	case err := <-s.runErr:
 		return fmt.Errorf("server: %w", err)
@@ -168,39 +163,6 @@ func (s *Server) Err() error {
 // Addr returns the address the server listens on, with the real port when
 // Config.Addr asked for port 0. Valid after Start.
 func (s *Server) Addr() string { return s.addr }
-
-// Shutdown drains the server: new connections are refused, WebSockets get a
-// 1001 close frame and a moment to answer, parked polls are answered,
-// streams end, idle HTTP connections close. It returns when every
-// connection is gone or when ctx or the configured drain deadline ends,
-// then stops the event loops and the workers.
-func (s *Server) Shutdown(ctx context.Context) error {
-	if !s.draining.CompareAndSwap(false, true) {
-		return errors.New("server: already shutting down")
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.DrainTimeout)
-	defer cancel()
-	for _, l := range *s.loops.Load() {
-		_ = l.el.Execute(ctx, gnet.RunnableFunc(func(context.Context) error {
-			defer l.recoverPanic(nil)
-			l.drainSessions()
-			return nil
-		}))
-	}
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for s.adm.conns.Load() > 0 {
-		select {
-		case <-ctx.Done():
-			s.log.Warn("drain deadline reached", "open", s.adm.conns.Load())
-			return s.stop()
-		case <-s.done:
-			return s.stop()
-		case <-tick.C:
-		}
-	}
-	return s.stop()
-}
 
 // stop ends the engine, waits for gnet.Run to return, then stops the
 // workers and the broker.
@@ -227,29 +189,11 @@ func (s *Server) stop() error {
 		close(s.authWork)
 		s.authPool.wg.Wait()
 	}
-	if berr := s.cfg.Broker.Close(stopCtx); err == nil {
+	if berr := s.conf().Broker.Close(stopCtx); err == nil {
 		err = berr
 	}
 	s.log.Info("comet stopped")
 	return err
-}
-
-// drainSessions closes every session of the loop for shutdown.
-func (l *loop) drainSessions() {
-	// Closing edits l.sessions, so walk a copy.
-	sessions := append([]*session(nil), l.sessions...)
-	for _, s := range sessions {
-		switch {
-		case s.kind == kindPoll && s.State() == conn.StateParked && s.http != nil:
-			s.http.keepAlive = false // answered, then closed
-			s.finishPoll()
-		case s.State() == conn.StateWebSocket, s.State() == conn.StateParked:
-			s.end(conn.ReasonShutdown) // WebSockets: 1001; streams: their trailer
-		default:
-			s.Abort(conn.ReasonShutdown)
-			s.closeSocket()
-		}
-	}
 }
 
 // sweepInterest unsubscribes, at the engine, channels without local
@@ -265,9 +209,9 @@ func (s *Server) sweepInterest() {
 		case <-s.stopSweep:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.BrokerTimeout)
-			cutoff := s.cfg.Now().UnixMilli() - s.cfg.InterestLinger.Milliseconds()
-			scratch = s.interest.sweep(ctx, s.cfg.Broker, cutoff, scratch)
+			ctx, cancel := context.WithTimeout(context.Background(), s.conf().BrokerTimeout)
+			cutoff := s.conf().Now().UnixMilli() - s.conf().InterestLinger.Milliseconds()
+			scratch = s.interest.sweep(ctx, s.conf().Broker, cutoff, scratch)
 			cancel()
 		}
 	}

@@ -62,8 +62,8 @@ func (s *session) has(f sessionFlags) bool { return s.flags&f != 0 }
 func newSession(l *loop, gc gnet.Conn) *session {
 	s := &session{gc: gc, loop: l, lastRead: int32(l.now())}
 	s.timer.Owner = s
-	s.bucket.init(&l.srv.cfg, l.now())
-	s.arm(phaseRequest, l.srv.cfg.HandshakeTimeout)
+	s.bucket.init(&l.srv.conf().Config, l.now())
+	s.arm(phaseRequest, l.srv.conf().HandshakeTimeout)
 	return s
 }
 
@@ -78,12 +78,12 @@ func (s *session) arm(p timerPhase, d time.Duration) {
 		return
 	}
 	s.phase = p
-	s.loop.wheel.Schedule(&s.timer, s.loop.srv.cfg.ticks(d))
+	s.loop.wheel.Schedule(&s.timer, s.loop.srv.conf().ticks(d))
 }
 
 // onTimer runs when the session's timer fires.
 func (s *session) onTimer() {
-	cfg := &s.loop.srv.cfg
+	cfg := &s.loop.srv.conf().Config
 	switch s.phase {
 	case phaseRequest:
 		if s.has(flagThrottled) {
@@ -189,13 +189,13 @@ func (s *session) settle() {
 	case s.has(flagGone | flagClosing | flagLingering):
 	case s.State() == conn.StateClosing:
 		s.dropSubscriptions()
-		s.arm(phaseClose, s.loop.srv.cfg.CloseTimeout)
+		s.arm(phaseClose, s.loop.srv.conf().CloseTimeout)
 	case s.State() == conn.StateClosed && lingers(s.Reason()):
 		s.dropSubscriptions()
 		s.flags |= flagLingering
 		// arm refuses closed sessions; this is the one timer they get.
 		s.phase = phaseLinger
-		s.loop.wheel.Schedule(&s.timer, s.loop.srv.cfg.ticks(s.loop.srv.cfg.CloseTimeout))
+		s.loop.wheel.Schedule(&s.timer, s.loop.srv.conf().ticks(s.loop.srv.conf().CloseTimeout))
 	case s.State() == conn.StateClosed:
 		s.closeSocket()
 	}
@@ -244,7 +244,7 @@ func (s *session) dropSubscriptions() {
 // afterFeed applies what a Feed changed: the next timer, or the close.
 func (s *session) afterFeed(before conn.State) {
 	st := s.State()
-	cfg := &s.loop.srv.cfg
+	cfg := &s.loop.srv.conf().Config
 	switch {
 	case st == conn.StateClosed || st == conn.StateClosing:
 		if before != st {
@@ -264,7 +264,7 @@ func (s *session) afterFeed(before conn.State) {
 // budget, less room for a close frame or a last chunk, so that the end of
 // the connection still fits.
 func (s *session) overBudget() bool {
-	return s.gc.OutboundBuffered() > s.loop.srv.cfg.MaxOutboundBytes-closeReserve
+	return s.gc.OutboundBuffered() > s.loop.srv.conf().MaxOutboundBytes-closeReserve
 }
 
 // closeReserve is the room kept in the budget for what ends a connection.

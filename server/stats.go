@@ -36,6 +36,8 @@ type serverStats struct {
 	acceptErrs  atomic.Int64
 	// presenceDropped counts presence work dropped for a full queue.
 	presenceDropped atomic.Int64
+	// reloads counts configurations applied by Reload.
+	reloads atomic.Int64
 }
 
 // Stats is a snapshot of a server's counters.

@@ -36,7 +36,7 @@ func (s *session) openStream(env *conn.Env, req *codec.Request, k kind) {
 	st := s.beginHTTP(req, origin)
 	st.callback, st.target = string(cb), string(target)
 	r := s.newRequest(opJoin)
-	r.limit = s.loop.srv.cfg.PollBatch
+	r.limit = s.loop.srv.conf().PollBatch
 	r.planned = true
 	l := s.loop
 	for _, p := range positions {
@@ -88,7 +88,7 @@ func (s *session) onStreamJoined(r *request) {
 	if s.isGone() || s.State() == conn.StateClosed {
 		return
 	}
-	s.arm(phasePing, l.srv.cfg.StreamHeartbeat)
+	s.arm(phasePing, l.srv.conf().StreamHeartbeat)
 	l.srv.stats.streams.Add(1)
 }
 
@@ -106,7 +106,7 @@ func (s *session) appendStreamHead(out []byte) []byte {
 	case kindIframe:
 		out = codec.AppendHeader(out, "Content-Type", "text/html; charset=utf-8")
 		out = codec.AppendHeader(out, "Cache-Control", "no-store")
-		out = append(out, s.loop.srv.frameHeaders...)
+		out = append(out, s.loop.srv.conf().frameHeaders...)
 	}
 	// SSE and iframe bodies end when the connection does (RFC 9112 §6.3).
 	if s.kind != kindStream {

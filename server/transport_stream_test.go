@@ -57,7 +57,7 @@ func TestSSEHeadersEventsHeartbeat(t *testing.T) {
 		mustPublish(t, srv, "news", i)
 	}
 	// The ids carry the epoch of the stream the first publish began.
-	_, st, err := srv.cfg.Broker.History(context.Background(), "news", broker.HistoryOptions{}, nil)
+	_, st, err := srv.conf().Broker.History(context.Background(), "news", broker.HistoryOptions{}, nil)
 	if err != nil || st.Epoch == "" {
 		t.Fatalf("no stream after publishing: %+v %v", st, err)
 	}

@@ -25,7 +25,7 @@ func (s *session) OnMessage(env *conn.Env, op ws.OpCode, payload []byte) {
 		return
 	}
 	var m protocol.ClientMessage
-	if err := s.loop.srv.msgLimits.ParseClientMessage(payload, &m); err != nil {
+	if err := s.loop.srv.conf().msgLimits.ParseClientMessage(payload, &m); err != nil {
 		s.replyErr(env, m.ID, protocol.ErrorOf(err))
 		return
 	}
@@ -74,7 +74,7 @@ func (s *session) subscribe(env *conn.Env, m *protocol.ClientMessage) {
 		s.replyErr(env, m.ID, protocol.ErrAlreadyJoined)
 		return
 	}
-	if len(s.subs) >= srv.cfg.MaxSubscriptions {
+	if len(s.subs) >= srv.conf().MaxSubscriptions {
 		s.replyErr(env, m.ID, protocol.ErrTooManySubs)
 		return
 	}
@@ -157,7 +157,7 @@ const (
 // publish sends a client's message to the engine; onPublished answers.
 // WebSocket pub and POST /send share it, so both transports answer alike.
 func (s *session) publish(env *conn.Env, m *protocol.ClientMessage, from publishFrom) {
-	cfg := &s.loop.srv.cfg
+	cfg := &s.loop.srv.conf().Config
 	if len(m.Data) > cfg.MaxMessageBytes {
 		s.publishFailed(env, m.ID, from, protocol.ErrPayloadTooBig)
 		return
@@ -180,7 +180,7 @@ func (s *session) publish(env *conn.Env, m *protocol.ClientMessage, from publish
 // request is authenticated like any other (admit), then authorized and
 // stamped in proceed.
 func (s *session) sendPublish(env *conn.Env, req *codec.Request, m *protocol.ClientMessage) {
-	cfg := &s.loop.srv.cfg
+	cfg := &s.loop.srv.conf().Config
 	if len(m.Data) > cfg.MaxMessageBytes {
 		s.publishFailed(env, m.ID, fromSend, protocol.ErrPayloadTooBig)
 		return
@@ -198,7 +198,7 @@ func (s *session) sendPublish(env *conn.Env, req *codec.Request, m *protocol.Cli
 // live with seq 0 and stored nowhere ({"typing":true} unless data says
 // otherwise). The same permission as publishing applies.
 func (s *session) typing(env *conn.Env, m *protocol.ClientMessage) {
-	cfg := &s.loop.srv.cfg
+	cfg := &s.loop.srv.conf().Config
 	if e := s.mayPublish(m.Channel, nil); e != nil {
 		s.replyErr(env, m.ID, e)
 		return
@@ -227,7 +227,7 @@ var typingData = []byte(`{"typing":true}`)
 // refresh replaces the connection's token in place: same user (and
 // device), a later expiry. The connection stays; its subscriptions too.
 func (s *session) refresh(env *conn.Env, m *protocol.ClientMessage) {
-	a := &s.loop.srv.cfg.Auth
+	a := &s.loop.srv.conf().Config.Auth
 	if a.Policy == nil || a.Verifier == nil || s.who == nil {
 		s.replyErr(env, m.ID, errNotServed)
 		return

@@ -1,0 +1,25 @@
+package server
+
+import "github.com/comet-im/comet/protocol"
+
+// settings is the node's configuration as the loops read it: the Config
+// and what is derived from it. A settings value is never changed once
+// stored; Reload stores a new one, so a reader sees one configuration or
+// the next, never a mix of fields written halfway.
+type settings struct {
+	Config
+	msgLimits    protocol.MessageLimits
+	frameHeaders []byte // for the iframe transport's page
+}
+
+func newSettings(c Config) *settings {
+	return &settings{
+		Config:       c,
+		msgLimits:    protocol.MessageLimits{MaxDepth: c.MaxJSONDepth},
+		frameHeaders: frameHeaders(c.AllowedOrigins, true),
+	}
+}
+
+// conf returns the current configuration. Any goroutine; callers that read
+// several fields for one decision should call it once.
+func (s *Server) conf() *settings { return s.live.Load() }
