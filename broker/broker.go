@@ -31,6 +31,10 @@ type Publication struct {
 	Data []byte
 	// Publisher is who sent it; nil when the backend API did.
 	Publisher *ClientInfo
+	// Conversation groups the publications of a user's personal channel
+	// by what they belong to (a DM, a group, the channel itself); "" on
+	// other channels.
+	Conversation string
 
 	// Memo is the consumer's cache of what it derives from the publication
 	// (its wire encodings), so that a replay from an in-process history
@@ -78,6 +82,26 @@ type PublishOptions struct {
 	// on the same channel within the engine's window return the first
 	// publish's position without storing the data again.
 	IdempotencyKey string
+	// Conversation is carried to subscribers with the publication (and
+	// stored with it).
+	Conversation string
+	// At relays a publication that was stored elsewhere (a user's inbox)
+	// at this position: the engine delivers it to every node subscribed
+	// to the channel with this epoch and seq, and stores and assigns
+	// nothing (history, idempotency and history options are ignored;
+	// Publish returns *At). Relays of one channel from several nodes may
+	// arrive out of seq order; a node treats a jump as a gap and reads
+	// the channel's history, which the store behind the relay serves.
+	At *Position
+}
+
+// Fanout is implemented by engines that can store one publication in
+// several channels in one atomic step (the inbox: a DM in both
+// participants' logs). PublishMany returns one position per channel, in
+// order; on error nothing is stored, except after a context error, when
+// a retry with the same IdempotencyKey completes it.
+type Fanout interface {
+	PublishMany(ctx context.Context, channels []string, data []byte, opts PublishOptions) ([]Position, error)
 }
 
 // HistoryOptions select what History returns.

@@ -121,6 +121,8 @@ func Run(t *testing.T, newBroker NewBroker) {
 		{"Idempotency", testIdempotency},
 		{"PublisherAndData", testPublisherAndData},
 		{"NamesMayAliasCallerMemory", testNamesAlias},
+		{"Conversation", testConversation},
+		{"RelayStoresNothing", testRelay},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(newEnv(t, newBroker)) })
 	}
@@ -482,4 +484,42 @@ func seqs(pubs []*broker.Publication) []uint64 {
 		s[i] = p.Seq
 	}
 	return s
+}
+
+func testConversation(e *env) {
+	e.subscribe("ch")
+	who := &broker.ClientInfo{User: "bob"}
+	e.publish("ch", `"dm"`, broker.PublishOptions{Publisher: who, Conversation: "dm:3:bob:carol"})
+	e.publish("ch", `"plain"`, broker.PublishOptions{})
+	e.publish("ch", `"typing"`, broker.PublishOptions{Ephemeral: true, Conversation: "dm:3:bob:carol"})
+	got := e.rec.Wait(e.t, "ch", 3)
+	pubs, _ := e.history("ch", 0, 10)
+	for _, ps := range [][]*broker.Publication{got[:2], pubs} {
+		if ps[0].Conversation != "dm:3:bob:carol" || ps[0].Publisher == nil || ps[0].Publisher.User != "bob" || ps[1].Conversation != "" {
+			e.t.Fatalf("conversations %q, %q; want the DM's, then none", ps[0].Conversation, ps[1].Conversation)
+		}
+	}
+	if got[2].Conversation != "dm:3:bob:carol" {
+		e.t.Fatalf("ephemeral conversation %q", got[2].Conversation)
+	}
+}
+
+func testRelay(e *env) {
+	e.subscribe("user:a")
+	at := broker.Position{Epoch: "inbox-7", Seq: 41}
+	pos := e.publish("user:a", `"stored elsewhere"`, broker.PublishOptions{At: &at, Conversation: "c",
+		Publisher: &broker.ClientInfo{User: "b"}, IdempotencyKey: "ignored"})
+	if pos != at {
+		e.t.Fatalf("relay returned %+v, want %+v", pos, at)
+	}
+	got := e.rec.Wait(e.t, "user:a", 1)
+	if p := got[0]; p.Epoch != at.Epoch || p.Seq != at.Seq || string(p.Data) != `"stored elsewhere"` ||
+		p.Conversation != "c" || p.Publisher == nil || p.Publisher.User != "b" {
+		e.t.Fatalf("relayed %+v", p)
+	}
+	if pubs, st := e.history("user:a", 0, 10); len(pubs) != 0 || st != (broker.StreamState{}) {
+		e.t.Fatalf("a relay stored something: %v %+v", seqs(pubs), st)
+	}
+	// A relay to a channel nobody subscribed to goes nowhere, and fails not.
+	e.publish("user:nobody", `1`, broker.PublishOptions{At: &at})
 }

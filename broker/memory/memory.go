@@ -166,8 +166,15 @@ func (b *Broker) Publish(_ context.Context, name string, data []byte, opts broke
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	ch := sh.channels[name]
+	if opts.At != nil {
+		if sh.interest[name] > 0 {
+			b.deliver(&broker.Publication{Channel: string([]byte(name)), Epoch: opts.At.Epoch, Seq: opts.At.Seq,
+				Time: now, Data: data, Publisher: opts.Publisher, Conversation: opts.Conversation})
+		}
+		return *opts.At, nil
+	}
 	if opts.Ephemeral {
-		p := &broker.Publication{Channel: name, Time: now, Data: data, Publisher: opts.Publisher}
+		p := &broker.Publication{Channel: name, Time: now, Data: data, Publisher: opts.Publisher, Conversation: opts.Conversation}
 		if ch != nil {
 			p.Channel, p.Epoch = ch.name, ch.epoch
 		} else {
@@ -199,7 +206,8 @@ func (b *Broker) Publish(_ context.Context, name string, data []byte, opts broke
 	ch.ttl = ttl.Milliseconds()
 	ch.seq++
 	ch.lastActive = now
-	p := &broker.Publication{Channel: ch.name, Epoch: ch.epoch, Seq: ch.seq, Time: now, Data: data, Publisher: opts.Publisher}
+	p := &broker.Publication{Channel: ch.name, Epoch: ch.epoch, Seq: ch.seq, Time: now, Data: data,
+		Publisher: opts.Publisher, Conversation: opts.Conversation}
 	if size > 0 {
 		bytes, n := sh.mark(ch)
 		ch.hist.expire(now - ch.ttl)

@@ -13,37 +13,62 @@ import (
 // A publication is stored (stream field d) and published (after a header)
 // as one blob that Lua never parses:
 //
-//	flags byte            bit 0: a publisher follows
+//	flags byte            bit 0: a publisher follows; bit 1: a conversation follows
 //	[uvarint len, user] [uvarint len, client] [uvarint len, conn]   when bit 0
+//	[uvarint len, conversation]                                      when bit 1
 //	data                  the rest
 //
 // The pub/sub message is "seq:epoch:ms:" followed by the blob (seq 0 for
 // an ephemeral publication, epoch "" when the channel has no stream).
 
-const flagPublisher = 1
+const (
+	flagPublisher    = 1
+	flagConversation = 2
+)
 
 var errBadPayload = errors.New("redis: malformed publication")
 
 // appendBlob appends the encoded publication to dst.
-func appendBlob(dst []byte, data []byte, pub *broker.ClientInfo) []byte {
-	if pub == nil {
-		dst = append(dst, 0)
-		return append(dst, data...)
+func appendBlob(dst []byte, data []byte, pub *broker.ClientInfo, conv string) []byte {
+	var flags byte
+	if pub != nil {
+		flags |= flagPublisher
 	}
-	dst = append(dst, flagPublisher)
-	for _, s := range [...]string{pub.User, pub.Client, pub.Conn} {
-		dst = binary.AppendUvarint(dst, uint64(len(s)))
-		dst = append(dst, s...)
+	if conv != "" {
+		flags |= flagConversation
+	}
+	dst = append(dst, flags)
+	if pub != nil {
+		for _, s := range [...]string{pub.User, pub.Client, pub.Conn} {
+			dst = binary.AppendUvarint(dst, uint64(len(s)))
+			dst = append(dst, s...)
+		}
+	}
+	if conv != "" {
+		dst = binary.AppendUvarint(dst, uint64(len(conv)))
+		dst = append(dst, conv...)
 	}
 	return append(dst, data...)
 }
 
-func blobLen(data []byte, pub *broker.ClientInfo) int {
+func blobLen(data []byte, pub *broker.ClientInfo, conv string) int {
 	n := 1 + len(data)
 	if pub != nil {
 		n += 3*binary.MaxVarintLen32 + len(pub.User) + len(pub.Client) + len(pub.Conn)
 	}
+	if conv != "" {
+		n += binary.MaxVarintLen32 + len(conv)
+	}
 	return n
+}
+
+// field reads one uvarint-prefixed string off rest.
+func field(rest string) (f, after string, ok bool) {
+	n, w := binary.Uvarint(bytesOf(rest))
+	if w <= 0 || n > uint64(len(rest)-w) {
+		return "", rest, false
+	}
+	return rest[w : w+int(n)], rest[w+int(n):], true
 }
 
 // decodeBlob fills p's Data and Publisher from blob. Data and the
@@ -54,17 +79,23 @@ func decodeBlob(blob string, p *broker.Publication) error {
 		return errBadPayload
 	}
 	flags, rest := blob[0], blob[1:]
+	if flags&^(flagPublisher|flagConversation) != 0 {
+		return errBadPayload
+	}
+	var ok bool
 	if flags&flagPublisher != 0 {
 		var f [3]string
 		for i := range f {
-			n, w := binary.Uvarint(bytesOf(rest))
-			if w <= 0 || n > uint64(len(rest)-w) {
+			if f[i], rest, ok = field(rest); !ok {
 				return errBadPayload
 			}
-			f[i] = rest[w : w+int(n)]
-			rest = rest[w+int(n):]
 		}
 		p.Publisher = &broker.ClientInfo{User: f[0], Client: f[1], Conn: f[2]}
+	}
+	if flags&flagConversation != 0 {
+		if p.Conversation, rest, ok = field(rest); !ok {
+			return errBadPayload
+		}
 	}
 	p.Data = bytesOf(rest)
 	return nil

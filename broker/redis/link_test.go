@@ -157,7 +157,7 @@ func TestGapOnLiveLinkIsReadBack(t *testing.T) {
 	// Publish 2 through the script with a topic nobody listens to.
 	k, _ := b.keysFor("ch", "", 0)
 	res := publishScript.Exec(context.Background(), b.client, []string{k.meta, k.stream, k.meta},
-		[]string{"", newEpoch(), string(appendBlob(nil, []byte(`2`), nil)), b.argSize, b.argTTL, b.argMetaTTL, "0", "elsewhere", b.pubCmd, "0"})
+		[]string{"", newEpoch(), string(appendBlob(nil, []byte(`2`), nil, "")), b.argSize, b.argTTL, b.argMetaTTL, "0", "elsewhere", b.pubCmd, "0"})
 	if err := res.Error(); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/comet-im/comet/broker"
 	"github.com/redis/rueidis"
@@ -20,12 +21,15 @@ func (b *Broker) Publish(ctx context.Context, channel string, data []byte, opts 
 	if b.closed.Load() {
 		return broker.Position{}, b.errClosed("publish")
 	}
+	if opts.At != nil {
+		return b.relay(ctx, channel, data, opts)
+	}
 	idem := opts.IdempotencyKey
 	if opts.Ephemeral {
 		idem = "" // nothing is stored, so there is nothing to de-duplicate
 	}
 	// The keys, the epoch and the encoded publication share one buffer.
-	k, err := b.keysFor(channel, idem, maxEpochLen+blobLen(data, opts.Publisher))
+	k, err := b.keysFor(channel, idem, maxEpochLen+blobLen(data, opts.Publisher, opts.Conversation))
 	if err != nil {
 		return broker.Position{}, err
 	}
@@ -48,7 +52,7 @@ func (b *Broker) Publish(ctx context.Context, channel string, data []byte, opts 
 	start := len(buf)
 	buf = appendEpoch(buf)
 	epochEnd := len(buf)
-	buf = appendBlob(buf, data, opts.Publisher)
+	buf = appendBlob(buf, data, opts.Publisher, opts.Conversation)
 	all := stringOf(buf)
 	epoch, blob := all[start:epochEnd], all[epochEnd:]
 
@@ -80,6 +84,36 @@ func (b *Broker) Publish(ctx context.Context, channel string, data []byte, opts 
 		return broker.Position{}, nil
 	}
 	return broker.Position{Epoch: epoch, Seq: uint64(seq)}, nil
+}
+
+// relay publishes a publication stored elsewhere (opts.At) to the
+// channel's topic, as the publish script would have: one PUBLISH (or
+// SPUBLISH), nothing stored.
+func (b *Broker) relay(ctx context.Context, channel string, data []byte, opts broker.PublishOptions) (broker.Position, error) {
+	topic, _ := b.topicOf(channel)
+	ms := time.Now().UnixMilli()
+	if b.cfg.Now != nil {
+		ms = b.cfg.Now().UnixMilli()
+	}
+	msg := strconv.AppendUint(make([]byte, 0, 48+blobLen(data, opts.Publisher, opts.Conversation)), opts.At.Seq, 10)
+	msg = append(msg, ':')
+	msg = append(msg, opts.At.Epoch...)
+	msg = append(msg, ':')
+	msg = strconv.AppendInt(msg, ms, 10)
+	msg = append(msg, ':')
+	msg = appendBlob(msg, data, opts.Publisher, opts.Conversation)
+	ctx, cancel := b.withTimeout(ctx)
+	defer cancel()
+	var cmd rueidis.Completed
+	if b.cfg.Cluster {
+		cmd = b.client.B().Spublish().Channel(topic).Message(stringOf(msg)).Build()
+	} else {
+		cmd = b.client.B().Publish().Channel(topic).Message(stringOf(msg)).Build()
+	}
+	if err := b.client.Do(ctx, cmd).Error(); err != nil {
+		return broker.Position{}, b.fail("relay", ctx, err)
+	}
+	return *opts.At, nil
 }
 
 // retryable reports a failure of the connection rather than of Redis or
