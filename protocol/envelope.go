@@ -25,6 +25,8 @@ const (
 	MaxTokenBytes = 4096
 	// MaxIdemBytes is the longest idempotency key.
 	MaxIdemBytes = 64
+	// MaxUserBytes is the longest user id a client names ("to").
+	MaxUserBytes = 64
 )
 
 // Envelope errors; each maps to an "err" reply with the code in its comment
@@ -39,6 +41,9 @@ var (
 	ErrMissingData = errors.New("protocol: pub without data")                             // 400
 	ErrBadToken    = &Error{400, "token too long"}                                        // 400
 	ErrBadIdem     = &Error{400, "idem too long"}                                         // 400
+	ErrBadTo       = &Error{400, "bad to: a user id of [A-Za-z0-9_:.@/=+#-], 1 to 64 bytes"} // 400
+	ErrBadConv     = &Error{400, "bad conv: a conversation id of channel bytes"}           // 400
+	ErrMissingSeq  = &Error{400, "seq required"}                                          // 400
 )
 
 // Op names a client request.
@@ -55,6 +60,9 @@ const (
 	OpPresence // who is present in the channel
 	OpTyping   // an ephemeral signal to the channel's subscribers
 	OpAck      // the client processed the channel's messages up to Seq
+	OpDM       // a direct message to the user To
+	OpRead     // the user read conversation Conv up to Seq (a seq of its personal channel)
+	OpUnread   // the user's unread counts
 )
 
 // opTable lists the ops a client may send: the name on the wire and what a
@@ -65,15 +73,20 @@ var opTable = [...]struct {
 	op      Op
 	channel bool // requires a valid "ch"; Channel, Epoch and Since are kept
 	data    bool // requires "data" other than null; Data is kept
+	to      bool // requires a valid "to"; To is kept
+	conv    bool // requires a valid "conv" and "seq"; Conv is kept
 }{
-	{"sub", OpSub, true, false},
-	{"unsub", OpUnsub, true, false},
-	{"pub", OpPub, true, true},
-	{"ping", OpPing, false, false},
-	{"refresh", OpRefresh, false, false},
-	{"presence", OpPresence, true, false},
-	{"typing", OpTyping, true, false},
-	{"ack", OpAck, true, false},
+	{"sub", OpSub, true, false, false, false},
+	{"unsub", OpUnsub, true, false, false, false},
+	{"pub", OpPub, true, true, false, false},
+	{"ping", OpPing, false, false, false, false},
+	{"refresh", OpRefresh, false, false, false, false},
+	{"presence", OpPresence, true, false, false, false},
+	{"typing", OpTyping, true, false, false, false},
+	{"ack", OpAck, true, false, false, false},
+	{"dm", OpDM, false, true, true, false},
+	{"read", OpRead, false, false, false, true},
+	{"unread", OpUnread, false, false, false, false},
 }
 
 // String returns the op's wire name, or "unknown".
@@ -108,6 +121,8 @@ type ClientMessage struct {
 	HasSeq   bool
 	Idem     string // idempotency key, at most MaxIdemBytes
 	Echo     bool
+	To       string // dm: the recipient's user id
+	Conv     string // read: the conversation
 }
 
 // MessageLimits bound what DecodeClientMessage accepts beyond the fixed
@@ -182,6 +197,8 @@ const (
 	fieldEpoch
 	fieldToken
 	fieldIdem
+	fieldTo
+	fieldConv
 	fieldSince
 	fieldSeq
 	fieldEcho
@@ -192,6 +209,7 @@ const (
 // clientFields is what one scan of a client message records.
 type clientFields struct {
 	op, ch, id, epoch, token, idem rawString
+	to, conv                       rawString
 	since, seq                     uint64
 	hasSince, hasSeq, echo         bool
 	data                           []byte // as written, white space included; nil: absent
@@ -214,6 +232,10 @@ func fieldOf(key []byte) int {
 		return fieldToken
 	case "idem":
 		return fieldIdem
+	case "to":
+		return fieldTo
+	case "conv":
+		return fieldConv
 	case "since":
 		return fieldSince
 	case "seq":
@@ -295,9 +317,10 @@ func (f *clientFields) value(s *jsonScanner, field, i, maxDepth int) (int, error
 	f.badType &^= bit
 	c := src[i]
 	switch field {
-	case fieldOp, fieldCh, fieldID, fieldEpoch, fieldToken, fieldIdem:
+	case fieldOp, fieldCh, fieldID, fieldEpoch, fieldToken, fieldIdem, fieldTo, fieldConv:
 		dst := [...]*rawString{fieldOp: &f.op, fieldCh: &f.ch, fieldID: &f.id,
-			fieldEpoch: &f.epoch, fieldToken: &f.token, fieldIdem: &f.idem}[field]
+			fieldEpoch: &f.epoch, fieldToken: &f.token, fieldIdem: &f.idem,
+			fieldTo: &f.to, fieldConv: &f.conv}[field]
 		*dst = rawString{}
 		if c == '"' {
 			end, err := s.str(i)
@@ -399,6 +422,22 @@ func (f *clientFields) build(m *ClientMessage) error {
 		}
 		epochLen = unquotedLen(f.epoch.raw)
 	}
+	toLen, convLen := 0, 0
+	if err == nil && opTable[op].to {
+		toLen = unquotedLen(f.to.raw)
+		if toLen > MaxUserBytes || !ValidChannel(appendUnquoted(ch[:0], f.to.raw)) {
+			err = ErrBadTo
+		}
+	}
+	if err == nil && opTable[op].conv {
+		convLen = unquotedLen(f.conv.raw)
+		switch {
+		case convLen > MaxChannelBytes || !ValidChannel(appendUnquoted(ch[:0], f.conv.raw)):
+			err = ErrBadConv
+		case !f.hasSeq:
+			err = ErrMissingSeq
+		}
+	}
 	if err == nil && opTable[op].data {
 		if f.data == nil || string(f.data) == "null" {
 			err = ErrMissingData
@@ -417,7 +456,7 @@ func (f *clientFields) build(m *ClientMessage) error {
 	if e.channel {
 		m.Since, m.HasSince = f.since, f.hasSince
 	}
-	total := idLen + tokenLen + idemLen + chLen + epochLen + dataLen
+	total := idLen + tokenLen + idemLen + chLen + epochLen + dataLen + toLen + convLen
 	if total == 0 {
 		return nil
 	}
@@ -428,6 +467,12 @@ func (f *clientFields) build(m *ClientMessage) error {
 	if e.channel {
 		m.Channel, buf = takeString(buf, f.ch.raw)
 		m.Epoch, buf = takeString(buf, f.epoch.raw)
+	}
+	if e.to {
+		m.To, buf = takeString(buf, f.to.raw)
+	}
+	if e.conv {
+		m.Conv, buf = takeString(buf, f.conv.raw)
 	}
 	if e.data {
 		start := len(buf)
@@ -598,9 +643,11 @@ func ValidChannel[T ~string | ~[]byte](name T) bool {
 	return true
 }
 
-// AppendMsg appends a delivery: {"op":"msg","ch":…,"seq":…,"ts":…,"data":…}.
-// ch must be a valid channel name and data compact JSON.
-func AppendMsg(dst []byte, ch string, seq uint64, ts int64, from string, data []byte) []byte {
+// AppendMsg appends a delivery:
+// {"op":"msg","ch":…,"seq":…,"ts":…,"from":…,"conv":…,"data":…}, with from
+// and conv only when set. ch and conv must be valid channel names, from a
+// user id, data compact JSON: nothing is escaped.
+func AppendMsg(dst []byte, ch string, seq uint64, ts int64, from, conv string, data []byte) []byte {
 	dst = append(dst, `{"op":"msg","ch":"`...)
 	dst = append(dst, ch...)
 	dst = append(dst, `","seq":`...)
@@ -611,6 +658,11 @@ func AppendMsg(dst []byte, ch string, seq uint64, ts int64, from string, data []
 		// User ids are channel bytes (auth.ValidUserID): nothing to escape.
 		dst = append(dst, `,"from":"`...)
 		dst = append(dst, from...)
+		dst = append(dst, '"')
+	}
+	if conv != "" {
+		dst = append(dst, `,"conv":"`...)
+		dst = append(dst, conv...)
 		dst = append(dst, '"')
 	}
 	dst = append(dst, `,"data":`...)

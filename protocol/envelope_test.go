@@ -8,8 +8,8 @@ import (
 
 // msgSummary renders every field of m, for comparison.
 func msgSummary(m *ClientMessage) string {
-	return fmt.Sprintf("op=%v ch=%q id=%q epoch=%q since=%d/%v data=%q token=%q seq=%d/%v idem=%q echo=%v",
-		m.Op, m.Channel, m.ID, m.Epoch, m.Since, m.HasSince, m.Data, m.Token, m.Seq, m.HasSeq, m.Idem, m.Echo)
+	return fmt.Sprintf("op=%v ch=%q id=%q epoch=%q since=%d/%v data=%q token=%q seq=%d/%v idem=%q echo=%v to=%q conv=%q",
+		m.Op, m.Channel, m.ID, m.Epoch, m.Since, m.HasSince, m.Data, m.Token, m.Seq, m.HasSeq, m.Idem, m.Echo, m.To, m.Conv)
 }
 
 var messageCases = []struct {
@@ -96,6 +96,16 @@ var messageCases = []struct {
 	{"id too long once unescaped", `{"op":"ping","id":"` + strings.Repeat(`\u00e9`, 33) + `"}`, ClientMessage{}, ErrBadID},
 	{"token too long", `{"op":"ping","id":"k","token":"` + strings.Repeat("t", 4097) + `"}`, ClientMessage{ID: "k"}, ErrBadToken},
 	{"idem too long", `{"op":"ping","id":"k","idem":"` + strings.Repeat("k", 65) + `"}`, ClientMessage{ID: "k"}, ErrBadIdem},
+	{"dm", `{"op":"dm","to":"bob","data":"hi","id":"d","idem":"k"}`, ClientMessage{Op: OpDM, To: "bob", Data: []byte(`"hi"`), ID: "d", Idem: "k"}, nil},
+	{"dm keeps no channel", `{"op":"dm","ch":"room:1","to":"bob","data":1}`, ClientMessage{Op: OpDM, To: "bob", Data: []byte(`1`)}, nil},
+	{"dm without to", `{"op":"dm","data":1,"id":"d"}`, ClientMessage{ID: "d"}, ErrBadTo},
+	{"dm to a bad user", `{"op":"dm","to":"b b","data":1}`, ClientMessage{}, ErrBadTo},
+	{"dm to a long user", `{"op":"dm","to":"` + strings.Repeat("u", 65) + `","data":1}`, ClientMessage{}, ErrBadTo},
+	{"dm without data", `{"op":"dm","to":"bob"}`, ClientMessage{}, ErrMissingData},
+	{"read", `{"op":"read","conv":"dm:3:bob:eve","seq":9}`, ClientMessage{Op: OpRead, Conv: "dm:3:bob:eve", Seq: 9, HasSeq: true}, nil},
+	{"read without seq", `{"op":"read","conv":"c","id":"r"}`, ClientMessage{ID: "r"}, ErrMissingSeq},
+	{"read without conv", `{"op":"read","seq":1}`, ClientMessage{}, ErrBadConv},
+	{"unread", `{"op":"unread","id":"u"}`, ClientMessage{Op: OpUnread, ID: "u"}, nil},
 	{"unknown op", `{"op":"nope","id":"n"}`, ClientMessage{ID: "n"}, ErrUnknownOp},
 	{"no op", `{"id":"n"}`, ClientMessage{ID: "n"}, ErrUnknownOp},
 	{"null op", `{"op":null}`, ClientMessage{}, ErrUnknownOp},
@@ -203,8 +213,9 @@ func TestParseClientMessageAllocs(t *testing.T) {
 
 func TestAppenders(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
-		{string(AppendMsg(nil, "room:1", 43, 1795317946582, "", []byte(`{"text":"hi"}`))), `{"op":"msg","ch":"room:1","seq":43,"ts":1795317946582,"data":{"text":"hi"}}`},
-		{string(AppendMsg(nil, "room:1", 43, 1795317946582, "alice", []byte(`1`))), `{"op":"msg","ch":"room:1","seq":43,"ts":1795317946582,"from":"alice","data":1}`},
+		{string(AppendMsg(nil, "room:1", 43, 1795317946582, "", "", []byte(`{"text":"hi"}`))), `{"op":"msg","ch":"room:1","seq":43,"ts":1795317946582,"data":{"text":"hi"}}`},
+		{string(AppendMsg(nil, "room:1", 43, 1795317946582, "alice", "", []byte(`1`))), `{"op":"msg","ch":"room:1","seq":43,"ts":1795317946582,"from":"alice","data":1}`},
+		{string(AppendMsg(nil, "user:bob", 7, 1795317946582, "alice", "dm:5:alice:bob", []byte(`1`))), `{"op":"msg","ch":"user:bob","seq":7,"ts":1795317946582,"from":"alice","conv":"dm:5:alice:bob","data":1}`},
 		{string(AppendOK(nil, "p1", 43)), `{"op":"ok","id":"p1","seq":43}`},
 		{string(AppendOK(nil, "", 0)), `{"op":"ok"}`},
 		{string(AppendErr(nil, "s1", 409, "already subscribed")), `{"op":"err","id":"s1","code":409,"reason":"already subscribed"}`},

@@ -115,7 +115,7 @@ func referenceMessage(t *testing.T, b []byte, m *ClientMessage) (err error, ok b
 		return n, true
 	}
 	op, ch, id, epoch := str("op"), str("ch"), str("id"), str("epoch")
-	token, idem := str("token"), str("idem")
+	token, idem, to, conv := str("token"), str("idem"), str("to"), str("conv")
 	since, hasSince := num("since")
 	seq, hasSeq := num("seq")
 	var echo bool
@@ -151,6 +151,21 @@ func referenceMessage(t *testing.T, b []byte, m *ClientMessage) (err error, ok b
 			return ErrBadChannel, true
 		}
 		m.Channel, m.Epoch, m.Since, m.HasSince = ch, epoch, since, hasSince
+	}
+	if e.to {
+		if len(to) > MaxUserBytes || !ValidChannel(to) {
+			return ErrBadTo, true
+		}
+		m.To = to
+	}
+	if e.conv {
+		switch {
+		case !ValidChannel(conv):
+			return ErrBadConv, true
+		case !hasSeq:
+			return ErrMissingSeq, true
+		}
+		m.Conv = conv
 	}
 	if e.data {
 		if !present("data") {
