@@ -44,7 +44,7 @@ func (d *DB) appendOne(tx *bolt.Tx, user string, m *Message, value []byte, now i
 	if m.Key != "" {
 		idemKey = appendIdemKey(nil, m.From, m.Key)
 		if seq, ok, err := d.lookupIdem(u, idemKey, now); err != nil || ok {
-			return Appended{User: user, Seq: seq, Duplicate: true}, err
+			return Appended{User: user, Seq: seq, Epoch: u.meta.epoch, Duplicate: true}, err
 		}
 	}
 	seq := u.meta.top + 1
@@ -72,7 +72,7 @@ func (d *DB) appendOne(tx *bolt.Tx, user string, m *Message, value []byte, now i
 	if _, err := d.trim(u, now, maxTrimPerWrite); err != nil {
 		return Appended{}, err
 	}
-	return Appended{User: user, Seq: seq}, u.save()
+	return Appended{User: user, Seq: seq, Epoch: u.meta.epoch}, u.save()
 }
 
 // indexEntry counts a new entry in its conversation's record and index.

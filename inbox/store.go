@@ -97,8 +97,10 @@ type Message struct {
 // Appended is one recipient's outcome of an Append.
 type Appended struct {
 	User string
-	// Seq is the entry's seq in User's log.
-	Seq uint64
+	// Seq is the entry's seq in User's log, and Epoch the log's epoch
+	// (State.Epoch): together they are the entry's position.
+	Seq   uint64
+	Epoch uint64
 	// Duplicate reports that an earlier append with the same From and Key
 	// had stored the entry; Seq is that append's.
 	Duplicate bool

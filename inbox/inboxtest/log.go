@@ -18,10 +18,10 @@ func testAppendReadPage(e *env) {
 			Conversation: "room:1", From: "bob", FromDevice: "phone", Key: "k" + strconv.Itoa(i),
 			Payload: []byte(`{"i":` + strconv.Itoa(i) + `}`),
 		})
-		if a[0] != (inbox.Appended{User: "alice", Seq: uint64(i)}) {
-			e.t.Fatalf("append %d: %+v", i, a)
-		}
 		s := e.state("alice")
+		if a[0] != (inbox.Appended{User: "alice", Seq: uint64(i), Epoch: s.Epoch}) {
+			e.t.Fatalf("append %d: %+v, state %+v", i, a, s)
+		}
 		if i == 1 {
 			epoch = s.Epoch
 		}
@@ -136,7 +136,9 @@ func testFanOut(e *env) {
 	a := e.append([]string{"carol", "alice", "bob"}, msg("group:1", "alice", 7))
 	want := []inbox.Appended{{User: "carol", Seq: 1}, {User: "alice", Seq: 1}, {User: "bob", Seq: 4}}
 	for i := range want {
-		if a[i] != want[i] {
+		// Each result names its log's epoch: with the seq, the position.
+		want[i].Epoch = e.state(want[i].User).Epoch
+		if a[i] != want[i] || a[i].Epoch == 0 {
 			e.t.Fatalf("fan-out result %+v, want %+v", a, want)
 		}
 	}

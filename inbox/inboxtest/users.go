@@ -112,7 +112,7 @@ func testDeleteUser(e *env) {
 	// still remembers it.
 	a := e.append([]string{"ua", "ub"}, m)
 	s := e.state("ua")
-	if a[0].Seq != 1 || a[0].Duplicate || s.Epoch == 0 || s.Epoch == before.Epoch || s.Top != 1 || s.Unread != 1 {
+	if a[0].Seq != 1 || a[0].Duplicate || s.Epoch == 0 || s.Epoch == before.Epoch || a[0].Epoch != s.Epoch || s.Top != 1 || s.Unread != 1 {
 		e.t.Fatalf("append after delete: %+v, state %+v (epoch before %d)", a, s, before.Epoch)
 	}
 	if !a[1].Duplicate || a[1].Seq != 1 {

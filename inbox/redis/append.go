@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/comet-im/comet/inbox"
@@ -43,11 +44,12 @@ func (s *Store) Append(ctx context.Context, to []string, m inbox.Message) ([]inb
 	keys := s.userKeys(make([]string, 0, keysPerUser*len(to)+1), to...)
 	args := s.appendArgs(to, &m)
 	var seqs []int64
+	var epochs []uint64
 	var err error
 	if s.cfg.Cluster {
-		seqs, err = s.appendEach(ctx, keys, args, to, m.Key != "")
+		seqs, epochs, err = s.appendEach(ctx, keys, args, to, m.Key != "")
 	} else {
-		seqs, err = s.appendAll(ctx, append(keys, s.index), args, m.Key != "")
+		seqs, epochs, err = s.appendAll(ctx, append(keys, s.index), args, m.Key != "")
 	}
 	if err != nil {
 		return nil, s.fail("append", caller, err)
@@ -55,7 +57,7 @@ func (s *Store) Append(ctx context.Context, to []string, m inbox.Message) ([]inb
 	res := make([]inbox.Appended, len(to))
 	var unlisted []string
 	for i, u := range to {
-		res[i] = inbox.Appended{User: u, Seq: uint64(seqs[3*i]), Duplicate: seqs[3*i+1] == 1}
+		res[i] = inbox.Appended{User: u, Seq: uint64(seqs[3*i]), Epoch: epochs[i], Duplicate: seqs[3*i+1] == 1}
 		if seqs[3*i+2] == 0 {
 			unlisted = append(unlisted, u)
 		}
@@ -91,30 +93,65 @@ func (s *Store) appendArgs(to []string, m *inbox.Message) []string {
 const appendFixedArgs = 12
 
 // appendAll runs one script for every recipient (a single server).
-func (s *Store) appendAll(ctx context.Context, keys, args []string, keyed bool) ([]int64, error) {
-	seqs, err := appendScript.exec(ctx, s.client, keys, args).AsIntSlice()
+func (s *Store) appendAll(ctx context.Context, keys, args []string, keyed bool) ([]int64, []uint64, error) {
+	seqs, epochs, err := appendResults(appendScript.exec(ctx, s.client, keys, args))
 	if keyed && retryable(ctx, err) {
-		seqs, err = appendScript.exec(ctx, s.client, keys, args).AsIntSlice()
+		seqs, epochs, err = appendResults(appendScript.exec(ctx, s.client, keys, args))
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if len(seqs) != 3*(len(args)-appendFixedArgs) {
-		return nil, corrupt("append", fmt.Sprintf("%d results for %d recipients", len(seqs), len(args)-appendFixedArgs))
+	if len(epochs) != len(args)-appendFixedArgs {
+		return nil, nil, corrupt("append", fmt.Sprintf("%d results for %d recipients", len(epochs), len(args)-appendFixedArgs))
 	}
-	return seqs, nil
+	return seqs, epochs, nil
+}
+
+// appendResults reads append.lua's answer: per recipient three integers
+// (seq, duplicate, listed) and the log's epoch as a decimal string (it
+// does not fit Lua's numbers).
+func appendResults(r rueidis.RedisResult) ([]int64, []uint64, error) {
+	arr, err := r.ToArray()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(arr)%4 != 0 {
+		return nil, nil, corrupt("append", fmt.Sprintf("%d results", len(arr)))
+	}
+	seqs := make([]int64, 0, 3*len(arr)/4)
+	epochs := make([]uint64, 0, len(arr)/4)
+	for i := 0; i < len(arr); i += 4 {
+		for j := range 3 {
+			v, err := arr[i+j].AsInt64()
+			if err != nil {
+				return nil, nil, corrupt("append", err.Error())
+			}
+			seqs = append(seqs, v)
+		}
+		e, err := arr[i+3].ToString()
+		if err != nil {
+			return nil, nil, corrupt("append", err.Error())
+		}
+		epoch, err := strconv.ParseUint(e, 10, 64)
+		if err != nil || epoch == 0 {
+			return nil, nil, corrupt("append", "epoch "+strconv.Quote(e))
+		}
+		epochs = append(epochs, epoch)
+	}
+	return seqs, epochs, nil
 }
 
 // appendEach runs one script per recipient, pipelined (a cluster). It
 // fails if any of them failed, after retrying once those whose connection
 // died under them when the append has a key.
-func (s *Store) appendEach(ctx context.Context, keys, args, to []string, keyed bool) ([]int64, error) {
+func (s *Store) appendEach(ctx context.Context, keys, args, to []string, keyed bool) ([]int64, []uint64, error) {
 	execs := make([]rueidis.LuaExec, len(to))
 	fixed := args[:appendFixedArgs:appendFixedArgs]
 	for i, u := range to {
 		execs[i] = rueidis.LuaExec{Keys: keys[keysPerUser*i : keysPerUser*(i+1)], Args: append(fixed, u)}
 	}
 	seqs := make([]int64, 3*len(to))
+	epochs := make([]uint64, len(to))
 	pending := execs
 	index := make([]int, len(to)) // pending[j] is recipient index[j]
 	for i := range index {
@@ -124,9 +161,9 @@ func (s *Store) appendEach(ctx context.Context, keys, args, to []string, keyed b
 		var failed []int
 		var firstErr error
 		for j, r := range appendScript.execMulti(ctx, s.client, pending) {
-			v, err := r.AsIntSlice()
-			if err == nil && len(v) != 3 {
-				err = corrupt("append", fmt.Sprintf("%d results for one recipient", len(v)))
+			v, e, err := appendResults(r)
+			if err == nil && len(e) != 1 {
+				err = corrupt("append", fmt.Sprintf("%d results for one recipient", len(e)))
 			}
 			if err != nil {
 				if firstErr == nil || retryable(ctx, firstErr) && !retryable(ctx, err) {
@@ -136,12 +173,13 @@ func (s *Store) appendEach(ctx context.Context, keys, args, to []string, keyed b
 				continue
 			}
 			copy(seqs[3*index[j]:], v)
+			epochs[index[j]] = e[0]
 		}
 		if firstErr == nil {
-			return seqs, nil
+			return seqs, epochs, nil
 		}
 		if !keyed || attempt > 0 || !retryable(ctx, firstErr) {
-			return nil, fmt.Errorf("%d of %d recipients not confirmed: %w", len(failed), len(to), firstErr)
+			return nil, nil, fmt.Errorf("%d of %d recipients not confirmed: %w", len(failed), len(to), firstErr)
 		}
 		next := make([]rueidis.LuaExec, len(failed))
 		nextIndex := make([]int, len(failed))

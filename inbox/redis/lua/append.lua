@@ -12,7 +12,7 @@
 -- ARGV[8] ARGV[9] ARGV[10] retention: entries, age in µs, bytes (-1: none)
 -- ARGV[11] '1' when the users index is the last key
 -- ARGV[12] lifetime of the idempotency keys in ms
--- Returns {seq, duplicate, listed} per recipient.
+-- Returns {seq, duplicate, listed, epoch (a decimal string)} per recipient.
 local now0 = clock(ARGV[1])
 local epoch, conv, from, body, idem = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local window = tonumber(ARGV[7])
@@ -25,11 +25,12 @@ local field = ' ' .. conv
 -- Every read and check first: Redis does not roll a script back, so one
 -- that failed part way would keep what it wrote. After this loop only a
 -- corrupt record can fail the call.
-local states, convs, nows, dups = {}, {}, {}, {}
+local states, convs, nows, dups, epochs = {}, {}, {}, {}, {}
 for i = 1, n do
   local K = keysOf(i - 1)
-  local v = redis.call('HMGET', K.m, 's', field)
+  local v = redis.call('HMGET', K.m, 's', field, 'e')
   local now = now0
+  epochs[i] = v[3] or epoch
   if v[1] then
     local m = unpackState(v[1])
     if m.u > now then
@@ -61,6 +62,7 @@ for i = 1, n do
     out[#out + 1] = dups[i]
     out[#out + 1] = 1
     out[#out + 1] = m.l
+    out[#out + 1] = epochs[i]
   else
     if not m then m = newState(K.m, user, epoch, now, index) end
     local seq = m.t + 1
@@ -103,6 +105,7 @@ for i = 1, n do
     out[#out + 1] = seq
     out[#out + 1] = 0
     out[#out + 1] = m.l
+    out[#out + 1] = epochs[i]
   end
 end
 return out
