@@ -48,8 +48,8 @@ func newMessage(p *broker.Publication) *message {
 	if p.Publisher != nil {
 		from = p.Publisher.User
 	}
-	buf := make([]byte, room, room+96+len(p.Channel)+len(from)+len(p.Data))
-	buf = protocol.AppendMsg(buf, p.Channel, p.Seq, p.Time, from, p.Data)
+	buf := make([]byte, room, room+104+len(p.Channel)+len(from)+len(p.Conversation)+len(p.Data))
+	buf = protocol.AppendMsg(buf, p.Channel, p.Seq, p.Time, from, p.Conversation, p.Data)
 	var hdr [room]byte
 	h := codec.AppendFrameHeader(hdr[:0], ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(buf) - room)})
 	start := room - len(h)
