@@ -90,8 +90,9 @@ type PublishOptions struct {
 	// to the channel with this epoch and seq, and stores and assigns
 	// nothing (history, idempotency and history options are ignored;
 	// Publish returns *At). Relays of one channel from several nodes may
-	// arrive out of seq order; a node treats a jump as a gap and reads
-	// the channel's history, which the store behind the relay serves.
+	// arrive out of seq order, and a retried publish relays again; a node
+	// skips a seq it has, treats a jump as a gap and reads the channel's
+	// history, which the store behind the relay serves.
 	At *Position
 }
 
