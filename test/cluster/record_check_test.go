@@ -37,7 +37,13 @@ func TestCheckCatchesEveryFault(t *testing.T) {
 		{"reordered", rec("reorder", 1, 3, 2, 4, 5), "got seq 3, want 2"},
 		{"tail lost", rec("tail", 1, 2, 3), "received up to seq 3, but seq 5 was acknowledged"},
 		{"late start", rec("late", 2, 3, 4, 5), "got seq 2, want 1"},
-		{"wrong payload", func() *record { r := rec("payload", 1, 2); r.add("c", 3, data("other")); r.add("c", 4, data("m4")); r.add("c", 5, data("m5")); return r }(), `seq 3 carries "other", want "m3"`},
+		{"wrong payload", func() *record {
+			r := rec("payload", 1, 2)
+			r.add("c", 3, data("other"))
+			r.add("c", 4, data("m4"))
+			r.add("c", 5, data("m5"))
+			return r
+		}(), `seq 3 carries "other", want "m3"`},
 		{"anomaly", func() *record { r := rec("anomaly", 1, 2, 3, 4, 5); r.anomaly("open with gap"); return r }(), "open with gap"},
 	} {
 		got := strings.Join(check(l, []string{"c"}, []*record{tc.r}, nil), "\n")
