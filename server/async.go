@@ -200,6 +200,7 @@ func (w *workers) start(srv *Server, queue chan *request, n int) {
 func (r *request) run(srv *Server) {
 	ctx, cancel := srv.callContext()
 	defer cancel()
+	defer srv.stats.endCall(r.op, srv.stats.now())
 	b := srv.conf().Broker
 	switch r.op {
 	case opPublish:

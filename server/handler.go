@@ -59,6 +59,7 @@ func (h *engineHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	gc.SetContext(s)
 	l.stats.accepted.add(1)
 	l.stats.open[kindHTTP].add(1)
+	s.logOpen()
 	return nil, gnet.None
 }
 
@@ -103,6 +104,7 @@ func (h *engineHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	if n > 0 {
 		// Not Discard(0): gnet treats n <= 0 as "discard everything".
 		_, _ = gc.Discard(n)
+		l.stats.bytesIn.add(int64(n))
 	}
 	l.flush(s)
 	s.afterFeed(before)
@@ -127,6 +129,8 @@ func (h *engineHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	h.srv.release(s.admitted)
 	l.stats.open[s.kind].add(-1)
 	l.stats.closed[s.Reason()].add(1)
+	l.stats.closedBy[s.kind][s.Reason()].add(1)
+	s.logClose(err)
 	switch s.Reason() {
 	case conn.ReasonProtocol, conn.ReasonBadUTF8, conn.ReasonTooBig, conn.ReasonSlowConsumer,
 		conn.ReasonIdleTimeout, conn.ReasonMessageTimeout, conn.ReasonInternal:

@@ -70,6 +70,7 @@ func (l *loop) subscribe(s *session, name string) (int, *interest, bool) {
 	}
 	s.subs = append(s.subs, sessionSub{lc: lc, pos: int32(len(lc.subs))})
 	lc.subs = append(lc.subs, localSub{s: s, ref: int32(len(s.subs) - 1)})
+	l.stats.subscriptions.add(1)
 	return len(s.subs) - 1, lc.it, created
 }
 
@@ -96,6 +97,7 @@ func (l *loop) unsubscribe(s *session, i int) {
 	}
 	s.subs[lastS] = sessionSub{}
 	s.subs = s.subs[:lastS]
+	l.stats.subscriptions.add(-1)
 
 	if len(lc.subs) == 0 {
 		delete(l.hub, lc.name)
@@ -138,6 +140,7 @@ func (l *loop) deliver(m *message) {
 		case m.pub.Seq == 0: // ephemeral: live only, no position
 			if !s.own(m) {
 				s.transport().write(s, m)
+				s.countWrite(m)
 				written++
 			}
 		case s.own(m):
@@ -163,6 +166,7 @@ func (l *loop) deliver(m *message) {
 		}
 	}
 	l.stats.delivered.add(int64(written))
+	l.stats.publishSent()
 	// Closing and resyncing edit subscriber lists, so they wait until the
 	// walk is done.
 	for _, s := range l.slow {

@@ -218,6 +218,7 @@ func (l *loop) tick() {
 	l.wheel.Advance(to, l.fire)
 	l.resumeThrottled()
 	l.refreshPresence()
+	l.stats.publishSent()
 }
 
 func (l *loop) onTimer(s *session) {
@@ -251,6 +252,7 @@ func (l *loop) removeSession(s *session) {
 func (l *loop) flush(s *session) {
 	if len(l.env.Out) > 0 && !s.isGone() {
 		_, _ = s.gc.Write(l.env.Out)
+		l.stats.wrote(len(l.env.Out))
 	}
 	if cap(l.env.Out) > 256<<10 {
 		l.env.Out = nil // don't keep a rare huge buffer forever

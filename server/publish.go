@@ -23,6 +23,7 @@ func (s *Server) Publish(name string, data []byte) (uint64, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.conf().BrokerTimeout)
 	defer cancel()
+	defer s.stats.endCall(opPublish, s.stats.now())
 	pos, err := s.conf().Broker.Publish(ctx, name, compact, broker.PublishOptions{})
 	if err != nil {
 		return 0, err

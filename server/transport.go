@@ -109,6 +109,7 @@ func scriptControl(s *session, dst, json []byte) []byte {
 func (s *session) heartbeat() {
 	if hb := s.transport().heartbeat; hb != nil {
 		_, _ = s.gc.Write(hb)
+		s.loop.stats.wrote(len(hb))
 		s.checkBudget()
 	}
 }
@@ -148,6 +149,7 @@ func (s *session) take(ss *sessionSub, m *message) protocol.Live {
 	case protocol.LiveDeliver:
 		ss.epoch, ss.seq = m.pub.Epoch, m.pub.Seq
 		s.transport().write(s, m)
+		s.countWrite(m)
 	}
 	return step
 }
@@ -182,4 +184,5 @@ func (s *session) tellEpoch(channel, epoch string) {
 	l.body = protocol.AppendEpochEvent(l.body[:0], channel, epoch)
 	l.line = ev(s, l.line[:0], l.body)
 	_, _ = s.gc.Write(l.line)
+	l.stats.wrote(len(l.line))
 }
