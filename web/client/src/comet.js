@@ -1,0 +1,692 @@
+// @ts-check
+// Comet: the client an application uses. Each instance has its own
+// subscriptions, positions and send queue; the connection itself lives in
+// a hub (hub.js) that it shares with the other tabs of the origin, or has
+// to itself (share: false).
+
+import { Emitter } from './emitter.js';
+import { CometError, errorFromJSON } from './errors.js';
+import { DEFAULTS, wireOptions } from './options.js';
+import { Outbox } from './outbox.js';
+import { accept, isEmptyEpoch } from './positions.js';
+import { isObj, isSeq, randomKey, validChannel } from './protocol.js';
+import { Saver, storageStore } from './store.js';
+import { transportName } from './transports/index.js';
+import { holdLock, leaderLink, localLink, locks, workerLink } from './share.js';
+import { Subscription, TabChannel } from './subscription.js';
+
+/** @typedef {import('./options.js').CometOptions} CometOptions */
+/** @typedef {import('./options.js').ResolvedOptions} ResolvedOptions */
+/** @typedef {import('./link.js').Message} Message */
+/** @typedef {import('./share.js').Link} Link */
+
+/**
+ * Comet is a client of a Comet node. Nothing happens until connect().
+ */
+export class Comet extends Emitter {
+  /** @param {CometOptions} [options] */
+  constructor(options = {}) {
+    super();
+    /** @type {ResolvedOptions} */
+    this.options = /** @type {any} */ ({ ...DEFAULTS, ...options });
+    const o = this.options;
+    for (const t of o.transports) transportName(t); // a TypeError now, not later
+    this._forced = o.transport ? transportName(o.transport) : null;
+    const base = o.url ?? new URL('.', import.meta.url).href;
+    this.baseURL = new URL(base, globalThis.location ? globalThis.location.href : undefined);
+    if (!/\/$/.test(this.baseURL.pathname)) this.baseURL.pathname += '/';
+    this._key = `${this.baseURL.href}|${o.shareKey || ''}`;
+    this._tab = randomKey(12).replace(/[^A-Za-z0-9_-]/g, 'x');
+    /** @type {Map<string, TabChannel>} */
+    this._channels = new Map();
+    this._outbox = new Outbox(Math.max(1, o.maxQueued));
+    /** @type {Map<string, {resolve: (v: any) => void, reject: (e: CometError) => void, timer: any}>} */
+    this._calls = new Map();
+    this._nextId = 0;
+    /** @type {Link | null} */
+    this._link = null;
+    this._linkGen = 0;
+    this._sid = '';
+    /** @type {'idle' | 'connecting' | 'connected' | 'disconnected' | 'closed'} */
+    this._state = 'idle';
+    /** @type {string | null} */
+    this._transport = null;
+    /** @type {Record<string, any> | null} */
+    this._identity = null;
+    this._connStats = { delivered: 0, duplicates: 0, connects: 0, reconnects: 0, errors: 0, gaps: 0 };
+    this._own = { delivered: 0, duplicates: 0, errors: 0, gaps: 0 };
+    /** @type {(() => void) | null} */
+    this._releaseLock = null;
+    /** @type {string | null} the lock this tab holds while it lives (the hub watches it) */
+    this._lockName = null;
+    this._store = o.persist === true || o.persist === 'session' ? storageStore(o.persistKey) : o.persist || null;
+    /** @type {Record<string, {epoch: string | null, seq: number}> | null} */
+    this._saved = null;
+    this._saver = this._store ? new Saver(this._store, () => this._snapshot(), 250) : null;
+    this._onHide = () => this._saver && this._saver.flush();
+  }
+
+  /** state: 'idle', 'connecting', 'connected', 'disconnected' (waiting to retry) or 'closed'. */
+  get state() {
+    return this._state;
+  }
+
+  /** The name of the transport in use (or being tried), or null. */
+  get transport() {
+    return this._transport;
+  }
+
+  /** The forced transport, or null when falling back automatically. */
+  get forcedTransport() {
+    return this._forced;
+  }
+
+  /** The channels subscribed to. */
+  get channels() {
+    return [...this._channels.keys()];
+  }
+
+  /** Who the connection is (WebSocket on a node with identity): {user, client, personal, conn, exp}, or null. */
+  get identity() {
+    return this._identity;
+  }
+
+  /** How this tab reaches its connection: 'local', 'worker' or 'leader'; null before connect(). */
+  get shared() {
+    return this._link ? this._link.mode : null;
+  }
+
+  /** The publications not answered yet: [{key, channel, data, queuedAt}]. */
+  get pending() {
+    return this._outbox.entries.map((e) => ({ key: e.key, channel: e.msg.ch, data: e.msg.data, queuedAt: e.queuedAt }));
+  }
+
+  /** Counters: delivered, duplicates, connects, reconnects, errors, gaps. */
+  get stats() {
+    const c = this._connStats;
+    const o = this._own;
+    return {
+      delivered: o.delivered,
+      duplicates: c.duplicates + o.duplicates,
+      connects: c.connects,
+      reconnects: c.reconnects,
+      errors: c.errors + o.errors,
+      gaps: o.gaps,
+    };
+  }
+
+  /** connect starts connecting (and reconnecting). Calling it again is harmless. */
+  connect() {
+    if (this._link || this._linking) return this;
+    this._linking = true;
+    this._setState('connecting', null);
+    if (globalThis.addEventListener) globalThis.addEventListener('pagehide', this._onHide);
+    this._linkUp(this._mode()).finally(() => (this._linking = false));
+    return this;
+  }
+
+  /** close disconnects and stops reconnecting; subscriptions and positions are kept for a later connect(). */
+  close() {
+    const was = this._state;
+    this._linkGen++;
+    if (this._link) this._link.close();
+    this._link = null;
+    if (this._releaseLock) this._releaseLock();
+    this._releaseLock = null;
+    this._lockName = null;
+    if (globalThis.removeEventListener) globalThis.removeEventListener('pagehide', this._onHide);
+    if (this._saver) this._saver.flush();
+    for (const c of this._channels.values()) c.live = false;
+    this._failCalls(new CometError(0, 'the client was closed', 'closed'));
+    this._outbox.rejectAll(new CometError(0, 'the client was closed', 'closed'));
+    this._setState('closed', null);
+    if (was === 'connected') this.emit('disconnected', { transport: null, reason: 'closed by the application', willReconnect: false });
+    return this;
+  }
+
+  /** retryNow ends a wait for the next try: the connection tries now. */
+  retryNow() {
+    this._post({ t: 'ctl', what: 'retry' });
+  }
+
+  /**
+   * setTransport forces one transport (a name of TRANSPORTS), or restores
+   * automatic fallback (null or 'auto'). The shared connection is
+   * replaced; every channel continues from its position.
+   * @param {string | null} name
+   */
+  setTransport(name) {
+    const forced = name == null || name === 'auto' ? null : transportName(name);
+    this._forced = forced;
+    this.options.transport = forced;
+    // A SharedWorker has no document for the forever-frame: move this tab
+    // to a leader-tab connection.
+    if (forced === 'iframe' && this._link && this._link.mode === 'worker') {
+      this._relink('leader');
+      return;
+    }
+    this._post({ t: 'ctl', what: 'transport', arg: forced });
+  }
+
+  /**
+   * subscribe calls handler(msg) for every message of channel, where msg is
+   * {channel, seq, epoch, ts, data, from}. options.since (a seq, with
+   * options.epoch, or a position {epoch, seq}) replays what came after it;
+   * without it, a persisted position (persist option) or from now.
+   * @param {string} channel
+   * @param {(msg: Message) => void} handler
+   * @param {{since?: number | {epoch: string | null, seq: number} | null, epoch?: string | null}} [options]
+   * @returns {Subscription}
+   */
+  subscribe(channel, handler, options = {}) {
+    if (!validChannel(channel)) throw new TypeError(`comet: bad channel name ${JSON.stringify(channel)}`);
+    if (typeof handler !== 'function') throw new TypeError('comet: handler must be a function');
+    const sub = new Subscription(this._owner(), channel, handler);
+    let c = this._channels.get(channel);
+    const fresh = !c;
+    if (!c) {
+      c = new TabChannel(channel);
+      let since = options.since;
+      let epoch = options.epoch;
+      if (isObj(since)) {
+        epoch = /** @type {any} */ (since).epoch;
+        since = /** @type {any} */ (since).seq;
+      }
+      if (since != null) {
+        if (!isSeq(since)) throw new TypeError('comet: since must be a non-negative integer');
+        c.pos = { epoch: typeof epoch === 'string' && epoch !== '' ? epoch : null, seq: since };
+      } else if ('since' in options) {
+        c.fromNow = true;
+      } else {
+        this._restore(c);
+      }
+      this._channels.set(channel, c);
+    }
+    c.subs.add(sub);
+    if (!fresh && c.live) sub._resolveReady({ epoch: c.pos.epoch, seq: c.pos.seq, recovered: true });
+    if (fresh) this._post({ t: 'sub', ch: channel, pos: c.pos.seq == null ? null : { ...c.pos } });
+    return sub;
+  }
+
+  /**
+   * unsubscribe drops every handler of channel.
+   * @param {string} channel
+   */
+  unsubscribe(channel) {
+    const c = this._channels.get(channel);
+    if (!c) return;
+    for (const s of c.subs) s.active = false;
+    c.subs.clear();
+    this._drop(c);
+  }
+
+  /**
+   * position returns {epoch, seq} of the last message delivered on channel
+   * (or where it started), or null.
+   * @param {string} channel
+   */
+  position(channel) {
+    const c = this._channels.get(channel);
+    if (!c || c.pos.seq == null) return null;
+    return { epoch: c.pos.epoch, seq: c.pos.seq };
+  }
+
+  /**
+   * publish sends data (any JSON value but null) to channel and resolves
+   * with its seq. While disconnected it waits in the send queue (at most
+   * maxQueued messages), and it is sent again after a lost answer with the
+   * same idempotency key, so that it is stored exactly once. Every
+   * subscriber of the channel gets it, this tab included.
+   * @param {string} channel
+   * @param {any} data
+   * @param {{idem?: string}} [options] idem: your own idempotency key (at most 64 bytes)
+   * @returns {Promise<number>}
+   */
+  publish(channel, data, options = {}) {
+    if (!validChannel(channel)) return Promise.reject(new CometError(400, `bad channel name ${JSON.stringify(channel)}`, 'invalid'));
+    if (data === undefined || data === null) return Promise.reject(new CometError(400, 'data must not be null', 'invalid'));
+    try {
+      JSON.stringify(data);
+    } catch (err) {
+      return Promise.reject(new CometError(400, `data is not JSON: ${err}`, 'invalid'));
+    }
+    /** @type {Record<string, any>} */
+    const msg = { op: 'pub', ch: channel, data, echo: true };
+    if (options.idem !== undefined) {
+      if (typeof options.idem !== 'string' || options.idem === '' || options.idem.length > 64) {
+        return Promise.reject(new CometError(400, 'idem must be 1 to 64 characters', 'invalid'));
+      }
+      msg.idem = options.idem;
+    }
+    return this._queue(msg);
+  }
+
+  /**
+   * typing sends an ephemeral signal to a channel's subscribers (default
+   * data {"typing":true}): delivered now with seq 0, never stored. It
+   * needs the WebSocket transport.
+   * @param {string} channel
+   * @param {any} [data]
+   */
+  typing(channel, data) {
+    if (!validChannel(channel)) return Promise.reject(new CometError(400, 'bad channel name', 'invalid'));
+    /** @type {Record<string, any>} */
+    const msg = { op: 'typing', ch: channel };
+    if (data !== undefined && data !== null) msg.data = data;
+    return this._call(msg).then(() => undefined);
+  }
+
+  /**
+   * presence asks who is present in channel (namespaces that keep
+   * presence; the WebSocket transport): {channel, connections, users,
+   * clients: [{user, client, conn, transport, since}], truncated}.
+   * @param {string} channel
+   */
+  presence(channel) {
+    if (!validChannel(channel)) return Promise.reject(new CometError(400, 'bad channel name', 'invalid'));
+    return this._call({ op: 'presence', ch: channel });
+  }
+
+  /** ping checks the server answers. Resolves with the round trip in ms. */
+  ping() {
+    const start = Date.now();
+    return this._call({ op: 'ping' }).then(() => Date.now() - start);
+  }
+
+  /* ---------------- the link to the hub ---------------- */
+
+  /** @returns {'local' | 'worker' | 'leader'} */
+  _mode() {
+    const share = this.options.share;
+    if (share === false || /** @type {any} */ (share) === 'off') return 'local';
+    const iframeOnly = this._forced === 'iframe' || this.options.transports.every((t) => transportName(t) === 'iframe');
+    const sameOrigin = (() => {
+      try {
+        const script = new URL(String(this.options.workerURL || import.meta.url), globalThis.location ? globalThis.location.href : undefined);
+        return !globalThis.location || script.origin === globalThis.location.origin;
+      } catch {
+        return false;
+      }
+    })();
+    const canWorker = typeof (/** @type {any} */ (globalThis).SharedWorker) === 'function' && sameOrigin && !iframeOnly;
+    const canLead = !!locks() && typeof BroadcastChannel === 'function';
+    if (share !== 'leader' && canWorker) return 'worker';
+    return canLead ? 'leader' : 'local';
+  }
+
+  /**
+   * _linkUp reaches a hub in the given mode (falling back to the next one
+   * that works) and says hello.
+   * @param {'local' | 'worker' | 'leader'} mode
+   */
+  async _linkUp(mode) {
+    const gen = ++this._linkGen;
+    if (this._store && !this._saved) {
+      try {
+        this._saved = (await this._store.load()) || {};
+      } catch {
+        this._saved = {};
+      }
+      for (const c of this._channels.values()) this._restore(c);
+    }
+    if (mode !== 'local' && !this._releaseLock) {
+      // The hub learns this tab is gone when this lock is free.
+      const name = `comet:${this._key}:tab:${this._tab}`;
+      this._releaseLock = await holdLock(name).then(
+        (release) => {
+          this._lockName = name;
+          return release;
+        },
+        () => () => {},
+      );
+    }
+    if (gen !== this._linkGen) return;
+    const owner = {
+      onMessage: (/** @type {any} */ m) => gen === this._linkGen && this._fromHub(m),
+      onReset: () => gen === this._linkGen && this._hello(),
+      onDown: (/** @type {string} */ why) => gen === this._linkGen && this._relink(mode === 'worker' ? 'leader' : 'local', why),
+    };
+    try {
+      if (mode === 'worker') this._link = workerLink(this.options.workerURL || import.meta.url, this._key, owner);
+      else if (mode === 'leader') this._link = leaderLink(this._key, this._tab, owner);
+      else this._link = localLink(owner);
+    } catch (err) {
+      if (mode === 'local') throw err;
+      return this._linkUp(mode === 'worker' ? 'leader' : 'local');
+    }
+    // To the hub; a leader link says hello again whenever a leader arises.
+    this._hello();
+  }
+
+  /**
+   * _relink moves to another mode (a failed worker, the iframe).
+   * @param {'local' | 'worker' | 'leader'} mode
+   * @param {string} [why]
+   */
+  _relink(mode, why) {
+    if (why) this._report('share', `${why}: using ${mode === 'leader' ? 'a leader tab' : 'a connection of its own'}`);
+    if (this._link) this._link.close();
+    this._link = null;
+    this._linking = true;
+    this._linkUp(mode).finally(() => (this._linking = false));
+  }
+
+  // _hello tells the hub this tab's channels and positions, then (again)
+  // every publication not answered yet: a new hub resends them with the
+  // same idempotency keys.
+  _hello() {
+    const link = this._link;
+    if (!link) return;
+    for (const c of this._channels.values()) c.live = false;
+    this._failCalls(new CometError(0, 'the shared connection changed', 'lost'));
+    link.post({
+      t: 'hello',
+      tab: this._tab,
+      lock: this._lockName,
+      options: { ...wireOptions(this.options), url: this.baseURL.href, transport: this._forced },
+      hasGetToken: typeof this.options.getToken === 'function',
+      sid: this._sid,
+      channels: [...this._channels.values()].map((c) => ({ ch: c.name, pos: c.pos.seq == null ? null : { ...c.pos } })),
+    });
+    for (const e of this._outbox.entries) this._sendQueued(e);
+  }
+
+  /**
+   * @param {import('./outbox.js').OutboxEntry} e
+   */
+  _sendQueued(e) {
+    const id = `q${++this._nextId}`;
+    e.inflight = true;
+    this._calls.set(id, {
+      resolve: (seq) => this._outbox.settle(e, seq),
+      reject: (err) => {
+        if (err.kind === 'lost' && this._outbox.entries.includes(e)) e.inflight = false; // resent at the next hello
+        else this._outbox.settle(e, null, err);
+      },
+      timer: null,
+    });
+    this._link && this._link.post({ t: 'req', id, msg: e.msg, queue: true });
+  }
+
+  /**
+   * @param {Record<string, any>} msg
+   * @returns {Promise<number>}
+   */
+  _queue(msg) {
+    let added;
+    try {
+      added = this._outbox.add(msg, Date.now());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this._link) this._sendQueued(added.entry);
+    return added.done;
+  }
+
+  /**
+   * _call sends a request that is not queued.
+   * @param {Record<string, any>} msg
+   * @returns {Promise<any>}
+   */
+  _call(msg) {
+    if (!this._link) return Promise.reject(new CometError(0, 'not connected', 'lost'));
+    const id = `c${++this._nextId}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this._calls.delete(id);
+        reject(new CometError(0, 'no answer in time', 'timeout'));
+      }, this.options.publishTimeout + 1000);
+      this._calls.set(id, { resolve, reject, timer });
+      /** @type {Link} */ (this._link).post({ t: 'req', id, msg });
+    });
+  }
+
+  /** @param {CometError} err */
+  _failCalls(err) {
+    const calls = [...this._calls.values()];
+    this._calls.clear();
+    for (const c of calls) {
+      clearTimeout(c.timer);
+      c.reject(err);
+    }
+  }
+
+  /** @param {any} m */
+  _post(m) {
+    if (this._link) this._link.post(m);
+  }
+
+  _owner() {
+    return {
+      position: (/** @type {string} */ ch) => this.position(ch),
+      drop: (/** @type {Subscription} */ s) => {
+        const c = this._channels.get(s.channel);
+        if (!c || !c.subs.delete(s)) return;
+        if (c.subs.size === 0) this._drop(c);
+      },
+    };
+  }
+
+  /** @param {TabChannel} c */
+  _drop(c) {
+    if (this._channels.get(c.name) !== c) return;
+    this._channels.delete(c.name);
+    this._post({ t: 'unsub', ch: c.name });
+    if (this._saver) this._saver.dirty();
+  }
+
+  /* ---------------- what the hub says ---------------- */
+
+  /** @param {any} m */
+  _fromHub(m) {
+    if (!isObj(m)) return;
+    switch (m.t) {
+      case 'welcome':
+        this._sid = typeof m.sid === 'string' ? m.sid : '';
+        if (isObj(m.snapshot)) {
+          if (isObj(m.snapshot.stats)) this._connStats = { ...this._connStats, ...m.snapshot.stats };
+          if (isObj(m.snapshot.identity)) this._identity = m.snapshot.identity;
+          this._setState(m.snapshot.state === 'idle' ? 'connecting' : m.snapshot.state, m.snapshot.transport || null);
+        }
+        return;
+      case 'ev':
+        this._event(m.name, m.arg);
+        return;
+      case 'stats':
+        if (isObj(m.stats)) this._connStats = { ...this._connStats, ...m.stats };
+        return;
+      case 'start':
+        this._start(m);
+        return;
+      case 'confirm': {
+        const c = this._channels.get(m.ch);
+        if (c && c.live) this.emit('subscribed', { channel: c.name, epoch: c.pos.epoch, seq: c.pos.seq, recovered: m.recovered !== false });
+        return;
+      }
+      case 'gap':
+        this._gap(m.ch, m.info);
+        return;
+      case 'msg':
+        this._message(m.m);
+        return;
+      case 'res': {
+        const call = this._calls.get(m.id);
+        if (!call) return;
+        this._calls.delete(m.id);
+        clearTimeout(call.timer);
+        if (m.error) call.reject(errorFromJSON(m.error));
+        else call.resolve(m.value);
+        return;
+      }
+      case 'token?':
+        this._answerToken(m.id);
+    }
+  }
+
+  /**
+   * @param {string} name
+   * @param {any} arg
+   */
+  _event(name, arg) {
+    if (name === 'state') {
+      if (this._state === 'closed') return;
+      this._setState(arg.state, arg.transport || null);
+      return;
+    }
+    if (name === 'identity') this._identity = arg;
+    if (name === 'connecting' || name === 'connected') this._transport = arg && arg.transport;
+    this.emit(name, arg);
+  }
+
+  /**
+   * @param {'idle' | 'connecting' | 'connected' | 'disconnected' | 'closed'} state
+   * @param {string | null} transport
+   */
+  _setState(state, transport) {
+    const prev = this._state;
+    if (prev === state && this._transport === transport) return;
+    this._state = state;
+    this._transport = transport;
+    this.emit('state', { state, prev, transport });
+  }
+
+  /** @param {Record<string, any>} m */
+  _start(m) {
+    const c = this._channels.get(m.ch);
+    if (!c) return;
+    const epoch = typeof m.epoch === 'string' ? m.epoch : null;
+    const seq = isSeq(m.seq) ? m.seq : null;
+    const prev = { ...c.pos };
+    if (m.gap) this._rebase(c, m.gap, epoch, seq);
+    else if (c.pos.seq == null) c.pos = { epoch, seq };
+    else if (epoch && (c.pos.epoch == null || isEmptyEpoch(c.pos.epoch))) c.pos.epoch = epoch;
+    c.live = true;
+    if (m.gap) this._gapEvent(c, m.gap, prev.seq);
+    const info = { epoch: c.pos.epoch, seq: c.pos.seq, recovered: m.recovered !== false && !m.gap };
+    for (const s of c.subs) s._resolveReady(info);
+    this.emit('subscribed', { channel: c.name, ...info });
+    if (this._saver) this._saver.dirty();
+  }
+
+  /**
+   * _rebase moves a position where the connection restarted it.
+   * @param {TabChannel} c
+   * @param {Record<string, any>} gap
+   * @param {string | null} epoch
+   * @param {number | null} seq
+   */
+  _rebase(c, gap, epoch, seq) {
+    if (gap.reason === 'epoch changed' || c.pos.seq == null) c.pos = { epoch, seq: seq ?? 0 };
+    else {
+      c.pos.epoch = epoch;
+      if (seq != null && seq < /** @type {number} */ (c.pos.seq)) c.pos.seq = seq;
+    }
+  }
+
+  /**
+   * @param {unknown} ch
+   * @param {any} info
+   */
+  _gap(ch, info) {
+    const c = typeof ch === 'string' ? this._channels.get(ch) : undefined;
+    if (!c || !isObj(info)) return;
+    const prevSeq = c.pos.seq;
+    this._rebase(c, info, typeof info.epoch === 'string' ? info.epoch : null, isSeq(info.seq) ? info.seq : null);
+    this._gapEvent(c, info, prevSeq);
+  }
+
+  /**
+   * @param {TabChannel} c
+   * @param {Record<string, any>} info
+   * @param {number | null} since
+   */
+  _gapEvent(c, info, since) {
+    this._own.gaps++;
+    this.emit('gap', {
+      channel: c.name,
+      epoch: info.epoch,
+      previousEpoch: info.previousEpoch ?? null,
+      since,
+      reason: info.reason === 'epoch changed' ? 'epoch changed' : 'history gap',
+    });
+  }
+
+  /** @param {any} m */
+  _message(m) {
+    if (!isObj(m) || typeof m.channel !== 'string' || !isSeq(m.seq)) return;
+    const c = this._channels.get(m.channel);
+    if (!c || !c.live) return;
+    const verdict = accept(c.pos, m.seq);
+    if (verdict === 'duplicate') {
+      this._own.duplicates++;
+      return;
+    }
+    if (verdict === 'new') {
+      this._own.delivered++;
+      if (this._saver) this._saver.dirty();
+    }
+    /** @type {Message} */
+    const msg = { channel: m.channel, seq: m.seq, epoch: c.pos.epoch, ts: m.ts, data: m.data };
+    if (typeof m.from === 'string') msg.from = m.from;
+    for (const s of [...c.subs]) {
+      if (!s.active) continue;
+      try {
+        s.handler(msg);
+      } catch (err) {
+        this.listenerFailed('message', err);
+      }
+    }
+  }
+
+  /** @param {string} id */
+  async _answerToken(id) {
+    const get = this.options.getToken;
+    try {
+      if (!get) throw new Error('no getToken');
+      const answer = await get();
+      this._post({ t: 'token', id, answer: typeof answer === 'string' ? answer : { token: answer.token, exp: answer.exp } });
+    } catch (err) {
+      this._post({ t: 'token', id, error: String(err && /** @type {any} */ (err).message ? /** @type {any} */ (err).message : err) });
+    }
+  }
+
+  /**
+   * @param {string} type
+   * @param {string} message
+   */
+  _report(type, message) {
+    this._own.errors++;
+    if (!this.emit('error', { type, message })) console.warn('comet:', type, message); // eslint-disable-line no-console
+  }
+
+  /* ---------------- persisted positions ---------------- */
+
+  /** @param {TabChannel} c */
+  _restore(c) {
+    if (!this._store || c.fromNow || c.pos.seq != null) return;
+    if (!this._saved) {
+      const r = this._store.load();
+      if (r && typeof (/** @type {any} */ (r).then) === 'function') return; // async: applied in _linkUp
+      this._saved = /** @type {any} */ (r) || {};
+    }
+    const p = /** @type {Record<string, any>} */ (this._saved)[c.name];
+    if (p) c.pos = { epoch: p.epoch, seq: p.seq };
+  }
+
+  _snapshot() {
+    /** @type {Record<string, {epoch: string | null, seq: number}>} */
+    const out = { ...(this._saved || {}) };
+    for (const c of this._channels.values()) if (c.pos.seq != null) out[c.name] = { epoch: c.pos.epoch, seq: c.pos.seq };
+    this._saved = out;
+    return out;
+  }
+}
+
+/**
+ * createClient is new Comet(options).
+ * @param {CometOptions} [options]
+ */
+export function createClient(options) {
+  return new Comet(options);
+}
+
