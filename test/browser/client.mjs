@@ -29,7 +29,9 @@ async function blankPage(state) {
     window.trace = {};
     window.clients = {};
     window.mk = (name, options, channel, subOptions) => {
-      const c = new mod.Comet(options);
+      // A connection of its own: these tests take pages offline, which a
+      // SharedWorker's connection does not see.
+      const c = new mod.Comet({ share: false, ...options });
       const t = (window.trace[name] = { got: [], events: [] });
       for (const ev of ['connected', 'disconnected', 'fallback', 'gap', 'error', 'subscribed']) {
         c.on(ev, (a) => t.events.push({ ev, ...a, error: undefined }));
@@ -191,7 +193,7 @@ run('client', async (state) => {
     await page.goto(`${BASE}/healthz`);
     const r = await page.evaluate(async () => {
       const { Comet } = await import('/comet.js');
-      const c = new Comet({ transport: 'websocket' });
+      const c = new Comet({ transport: 'websocket', share: false });
       window.trace = { got: [], errors: [], events: [] };
       c.on('error', (e) => window.trace.errors.push(`${e.type}: ${e.message}`));
       c.on('disconnected', (e) => window.trace.events.push(e));

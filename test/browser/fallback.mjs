@@ -46,7 +46,7 @@ run('fallback', async (state) => {
       const r = await alice.page.evaluate(
         async ({ next, room }) => {
           const { Comet } = await import('/comet.js');
-          const c = new Comet({ transports: ['websocket', next] });
+          const c = new Comet({ transports: ['websocket', next], share: false });
           const got = [];
           const sub = c.subscribe(`room:${room}`, (m) => got.push(m.data.text));
           const fallbacks = [];

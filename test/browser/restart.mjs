@@ -4,6 +4,9 @@
 // through the backend API while the windows are away must arrive once the
 // clients reconnect, none twice, and the conversation goes on.
 //
+// Each window has a connection of its own (share=off): browser offline
+// emulation does not reach a SharedWorker's connection.
+//
 // The windows are kept away (browser offline) from the moment they notice
 // the server is gone until the messages are published, so the test knows
 // they come from the recovery, not from live delivery.
@@ -48,7 +51,7 @@ run('restart', async (state) => {
   const room = uniqueRoom('restart');
   const ch = `room:${room}`;
   const pages = await step('open one window per transport', async () => {
-    const ds = await Promise.all(transports.map((t) => Demo.open(state.browser, { name: `user-${t}`, room, transport: t })));
+    const ds = await Promise.all(transports.map((t) => Demo.open(state.browser, { name: `user-${t}`, room, transport: t, query: { share: 'off' } })));
     state.pages.push(...ds);
     await Promise.all(ds.map((d, i) => d.connected(transports[i])));
     return ds;

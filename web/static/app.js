@@ -1,38 +1,151 @@
-// The Comet web IM demo: rooms are channels "room:NAME", messages are
-// published as {from, text}. Everything goes through comet.js.
+// The Comet web IM demo: rooms are channels "room:NAME"; messages are
+// published as {text} (plus {from} for nodes without identity). Everything
+// goes through comet.js: sign-in by name with demo tokens, one connection
+// shared by every tab, history after a reload, who is online, a typing
+// indicator, and messages sent while offline shown as pending until sent.
 //
 // URL parameters (handy for demos and tests): name=alice, room=lobby,dev
-// (joined at start), transport=websocket|sse|poll|iframe (forced).
+// (joined at start), transport=websocket|sse|poll|iframe (forced),
+// share=off (a connection of its own), debug.
 import { Comet } from './comet.js';
+import * as saved from './history.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const ROOM_RE = /^[A-Za-z0-9_-]{1,40}$/;
+const NAME_RE = /^[A-Za-z0-9_.-]{1,24}$/;
 const TRANSPORT_NAMES = { websocket: 'WebSocket', sse: 'SSE', poll: 'Long-poll', iframe: 'iframe' };
+const TYPING_SHOWN = 3000; // ms a typing signal is shown
+const TYPING_EVERY = 2000; // ms between the signals this window sends
 
 const state = {
   name: '',
-  rooms: new Map(), // name -> {sub, msgs: [], unread, el}
+  identity: false, // the node signs names (demo tokens): deliveries carry a trusted "from"
+  rooms: new Map(), // name -> {sub, msgs, unread, ready, online: Map, typing: Map}
   active: null,
+  lastTyping: 0,
 };
+let client = null;
+const events = []; // every client event, newest last (window.demo.events)
 
-const client = new Comet({ transport: params.get('transport') || null, debug: params.has('debug') });
+/* ---------------- sign-in ---------------- */
 
-// Every client event, newest last (window.demo.events: for the tests and the curious).
-const events = [];
-for (const ev of ['state', 'connecting', 'connected', 'disconnected', 'fallback', 'gap', 'error', 'subscribed']) {
-  client.on(ev, (arg) => {
-    events.push({ ev, ...arg, at: Date.now() });
-    if (events.length > 500) events.shift();
-  });
+// demoToken asks the node for a token for the name (demo mode), or says
+// the node has no identity (null).
+async function demoToken(name) {
+  const res = await fetch(`/demo/token?user=${encodeURIComponent(name)}`, { cache: 'no-store' });
+  if (res.status === 404) return null;
+  if (!res.ok) throw new Error(`GET /demo/token: HTTP ${res.status}`);
+  const body = await res.json();
+  if (!body || typeof body.token !== 'string') throw new Error('GET /demo/token: no token');
+  return { token: body.token, exp: body.exp };
 }
 
+async function signIn(name) {
+  state.name = name;
+  sessionStorage.setItem('comet-demo-name', name);
+  localStorage.setItem('comet-demo-name', name);
+  $('me-name').textContent = name;
+  const av = $('me-avatar');
+  av.textContent = [...name][0]?.toUpperCase() || '?';
+  av.style.background = color(name);
+  let first = null;
+  try {
+    first = await demoToken(name);
+  } catch (err) {
+    log(`sign-in: ${err.message}`, 'err');
+  }
+  state.identity = first !== null;
+  const share = params.get('share') === 'off' ? false : 'auto';
+  client = new Comet({
+    transport: params.get('transport') || null,
+    share,
+    shareKey: name, // tabs signed in as someone else get their own connection
+    getToken: state.identity ? () => (first ? Promise.resolve(first).finally(() => (first = null)) : demoToken(name)) : null,
+    debug: params.has('debug'),
+  });
+  wire(client);
+  const rooms = (params.get('room') || 'lobby').split(',').filter((r) => ROOM_RE.test(r));
+  for (const r of rooms) join(r, false);
+  if (rooms.length) show(rooms[0]);
+  renderHead();
+  client.connect();
+  window.demo.client = client;
+}
+
+function askName() {
+  $('login').hidden = false;
+  const input = $('login-name');
+  input.value = localStorage.getItem('comet-demo-name') || '';
+  input.focus();
+  input.select();
+}
+
+$('login-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const name = $('login-name').value.trim();
+  if (!NAME_RE.test(name)) {
+    $('login-name').setCustomValidity('1 to 24 letters, digits, . - or _');
+    $('login-name').reportValidity();
+    return;
+  }
+  $('login').hidden = true;
+  signIn(name);
+});
+$('login-name').addEventListener('input', (ev) => ev.target.setCustomValidity(''));
+$('rename').addEventListener('click', () => {
+  // Another name is another user: another connection, another history.
+  const u = new URL(location.href);
+  u.searchParams.delete('name');
+  sessionStorage.removeItem('comet-demo-name');
+  location.href = u.href;
+});
+
 /* ---------------- connection status ---------------- */
+
+function wire(c) {
+  for (const ev of ['state', 'connecting', 'connected', 'disconnected', 'fallback', 'gap', 'error', 'subscribed', 'identity']) {
+    c.on(ev, (arg) => {
+      events.push({ ev, ...arg, at: Date.now() });
+      if (events.length > 500) events.shift();
+    });
+  }
+  c.on('connecting', ({ transport }) => setStatus('connecting', `Connecting · ${TRANSPORT_NAMES[transport]}…`));
+  c.on('connected', ({ transport }) => {
+    setStatus('connected', `Connected · ${TRANSPORT_NAMES[transport]}`);
+    log(`connected over ${TRANSPORT_NAMES[transport]}${c.shared && c.shared !== 'local' ? ` (shared: ${c.shared})` : ''}`, 'ok');
+    for (const room of state.rooms.values()) refreshPresence(room);
+    renderPending();
+  });
+  c.on('fallback', ({ from, to, reason }) => log(`${TRANSPORT_NAMES[from]} failed (${reason}); trying ${TRANSPORT_NAMES[to]}`, 'warn'));
+  c.on('disconnected', ({ reason, willReconnect, delay }) => {
+    if (willReconnect) {
+      setStatus('disconnected', `Reconnecting${delay ? ` in ${(delay / 1000).toFixed(1)} s` : ''}…`);
+      log(`disconnected: ${reason}`, 'warn');
+    } else {
+      setStatus('closed', 'Disconnected');
+      log(`disconnected for good: ${reason}`, 'err');
+    }
+    renderPending();
+  });
+  c.on('gap', ({ channel, reason }) => {
+    const room = state.rooms.get(channel.slice('room:'.length));
+    const why =
+      reason === 'epoch changed'
+        ? 'The server restarted (or the room was reset): messages sent before that may be missing.'
+        : 'You were away longer than the server keeps history: some messages may be missing.';
+    if (room && room.hadHistory) addSystem(room, why, 'gap');
+    log(`history gap on ${channel}`, 'warn');
+  });
+  c.on('error', ({ type, message }) => log(`${type}: ${message}`, 'err'));
+}
 
 function setStatus(kind, text) {
   $('status').dataset.state = kind;
   $('status-text').textContent = text;
+  $('retry').hidden = kind !== 'disconnected';
 }
+$('retry').addEventListener('click', () => client && client.retryNow());
 
 function log(text, kind = '') {
   const li = document.createElement('li');
@@ -45,45 +158,27 @@ function log(text, kind = '') {
   while (list.children.length > 40) list.lastChild.remove();
 }
 
-client.on('connecting', ({ transport }) => setStatus('connecting', `Connecting · ${TRANSPORT_NAMES[transport]}…`));
-client.on('connected', ({ transport }) => {
-  setStatus('connected', `Connected · ${TRANSPORT_NAMES[transport]}`);
-  log(`connected over ${TRANSPORT_NAMES[transport]}`, 'ok');
-});
-client.on('fallback', ({ from, to, reason }) => log(`${TRANSPORT_NAMES[from]} failed (${reason}); trying ${TRANSPORT_NAMES[to]}`, 'warn'));
-client.on('disconnected', ({ reason, willReconnect, delay }) => {
-  if (willReconnect) {
-    setStatus('disconnected', `Reconnecting${delay ? ` in ${(delay / 1000).toFixed(1)} s` : ''}…`);
-    log(`disconnected: ${reason}`, 'warn');
-  } else {
-    setStatus('closed', 'Disconnected');
-    log(`disconnected for good: ${reason}`, 'err');
-  }
-});
-client.on('gap', ({ channel, reason }) => {
-  const room = state.rooms.get(channel.slice('room:'.length));
-  const why =
-    reason === 'epoch changed'
-      ? 'The server restarted (or the room was reset): messages sent before that may be missing.'
-      : 'You were away longer than the server keeps history: some messages may be missing.';
-  if (room) addSystem(room, why, 'gap');
-  log(`history gap on ${channel}`, 'warn');
-});
-client.on('error', ({ type, message }) => log(`${type}: ${message}`, 'err'));
-
 /* ---------------- rooms ---------------- */
 
 function join(name, activate = true) {
-  if (!ROOM_RE.test(name)) return;
+  if (!ROOM_RE.test(name) || !client) return;
   if (!state.rooms.has(name)) {
-    const room = { name, msgs: [], unread: 0, el: null };
-    room.sub = client.subscribe(`room:${name}`, (msg) => receive(room, msg));
+    const kept = saved.load(state.name)[name] || [];
+    const room = { name, msgs: [...kept], unread: 0, ready: false, online: new Map(), typing: new Map(), hadHistory: kept.length > 0 };
+    const last = kept[kept.length - 1];
+    // After a reload: right after the last message kept. A new room: what
+    // the server's history still holds.
+    const since = last ? { epoch: last.epoch || null, seq: last.seq } : 0;
+    room.sub = client.subscribe(`room:${name}`, (msg) => receive(room, msg), { since });
     room.sub.ready.then(() => {
-      if (room.sub.active) room.ready = true;
+      if (!room.sub.active) return;
+      room.ready = true;
+      room.hadHistory = true;
       if (state.active === room) renderHead();
+      refreshPresence(room);
     });
     state.rooms.set(name, room);
-    addSystem(room, `You joined #${name}.`);
+    if (!last) addSystem(room, `You joined #${name}.`);
   }
   if (activate || !state.active) show(name);
   renderRooms();
@@ -94,6 +189,7 @@ function leave(name) {
   if (!room) return;
   room.sub.unsubscribe();
   state.rooms.delete(name);
+  saved.save(state.name, state.rooms);
   if (state.active === room) {
     state.active = null;
     const next = state.rooms.keys().next();
@@ -152,17 +248,97 @@ function renderHead() {
   $('leave').hidden = !room;
   $('empty').hidden = !!room;
   $('messages').hidden = !room;
+  renderOnline();
+  renderTyping();
 }
+
+/* ---------------- presence and typing ---------------- */
+
+// refreshPresence asks who is in the room (over the WebSocket; the HTTP
+// transports cannot ask, and the list then grows from join events).
+function refreshPresence(room) {
+  if (!client || client.state !== 'connected' || !room.ready) return;
+  client.presence(`room:${room.name}`).then(
+    (p) => {
+      room.online = new Map();
+      for (const c of p.clients) if (c.user) room.online.set(c.conn || c.user, c.user);
+      if (state.active === room) renderOnline();
+    },
+    () => {},
+  );
+}
+
+function renderOnline() {
+  const room = state.active;
+  const el = $('online');
+  if (!room) {
+    el.textContent = '';
+    return;
+  }
+  const users = new Set(room.online.values());
+  if (state.identity) users.add(state.name);
+  el.replaceChildren();
+  for (const u of [...users].sort()) {
+    const span = document.createElement('span');
+    span.className = 'who';
+    span.dataset.user = u;
+    span.textContent = u;
+    el.append(span);
+  }
+}
+
+function presenceEvent(room, data) {
+  const ev = data.join || data.leave;
+  if (!ev || typeof ev.user !== 'string') return;
+  const key = typeof ev.conn === 'string' ? ev.conn : ev.user;
+  if (data.join) room.online.set(key, ev.user.slice(0, 64));
+  else room.online.delete(key);
+  if (state.active === room) renderOnline();
+}
+
+function typingEvent(room, from) {
+  if (from === state.name) return;
+  clearTimeout(room.typing.get(from));
+  room.typing.set(from, setTimeout(() => {
+    room.typing.delete(from);
+    if (state.active === room) renderTyping();
+  }, TYPING_SHOWN));
+  if (state.active === room) renderTyping();
+}
+
+function renderTyping() {
+  const room = state.active;
+  const who = room ? [...room.typing.keys()] : [];
+  $('typing').textContent = who.length === 0 ? '' : `${who.slice(0, 3).join(', ')} ${who.length === 1 ? 'is' : 'are'} typing…`;
+}
+
+$('text').addEventListener('input', () => {
+  const room = state.active;
+  if (!room || !client || Date.now() - state.lastTyping < TYPING_EVERY) return;
+  state.lastTyping = Date.now();
+  client.typing(`room:${room.name}`).catch(() => {}); // the WebSocket only; best effort
+});
 
 /* ---------------- messages ---------------- */
 
 function receive(room, msg) {
   const d = msg.data;
-  const from = d && typeof d.from === 'string' ? d.from.slice(0, 40) : '?';
+  if (msg.seq === 0) {
+    // Ephemeral: typing, join, leave. Never stored, never shown as messages.
+    if (d && (d.join || d.leave)) presenceEvent(room, d);
+    else if (d && d.typing && msg.from) typingEvent(room, msg.from);
+    return;
+  }
+  const from = (state.identity && msg.from) || (d && typeof d.from === 'string' ? d.from.slice(0, 40) : msg.from || '?');
   const text = d && typeof d.text === 'string' ? d.text : JSON.stringify(d);
-  const m = { kind: 'msg', seq: msg.seq, ts: msg.ts, from, text, mine: from === state.name };
+  const m = { kind: 'msg', seq: msg.seq, epoch: msg.epoch, ts: msg.ts, from, text, mine: from === state.name };
   room.msgs.push(m);
   if (room.msgs.length > 500) room.msgs.splice(0, room.msgs.length - 500);
+  if (room.typing.has(from)) {
+    clearTimeout(room.typing.get(from));
+    room.typing.delete(from);
+  }
+  saveSoon();
   if (room === state.active) {
     appendMessage(m);
     renderHead();
@@ -170,7 +346,18 @@ function receive(room, msg) {
     room.unread++;
     renderRooms();
   }
+  renderPending();
 }
+
+let saveTimer = null;
+function saveSoon() {
+  if (saveTimer) return;
+  saveTimer = setTimeout(() => {
+    saveTimer = null;
+    saved.save(state.name, state.rooms);
+  }, 300);
+}
+addEventListener('pagehide', () => saved.save(state.name, state.rooms));
 
 function addSystem(room, text, kind = '') {
   const m = { kind: 'system', text, sub: kind };
@@ -189,6 +376,7 @@ function renderMessages() {
     box.append(messageElement(m, prev));
     prev = m;
   }
+  renderPending();
   box.scrollTop = box.scrollHeight;
 }
 
@@ -197,7 +385,7 @@ function appendMessage(m) {
   const msgs = state.active.msgs;
   const prev = msgs.length > 1 ? msgs[msgs.length - 2] : null;
   const stick = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
-  box.append(messageElement(m, prev));
+  box.insertBefore(messageElement(m, prev), $('pending-list'));
   if (stick || m.mine) box.scrollTop = box.scrollHeight;
 }
 
@@ -213,7 +401,6 @@ function messageElement(m, prev) {
   el.className = `msg${m.mine ? ' mine' : ''}${cont ? ' cont' : ''}`;
   el.dataset.seq = String(m.seq);
   el.dataset.from = m.from;
-  const av = avatar(m.from);
   const body = document.createElement('div');
   body.className = 'body';
   if (!cont) {
@@ -235,7 +422,7 @@ function messageElement(m, prev) {
   text.className = 'text';
   text.textContent = m.text;
   body.append(text);
-  el.append(av, body);
+  el.append(avatar(m.from), body);
   return el;
 }
 
@@ -255,13 +442,52 @@ function avatar(name) {
 
 /* ---------------- sending ---------------- */
 
+// Sends not answered yet, shown under the conversation: "sending" while
+// connected, "queued" while offline; a send is shown once, as a message,
+// as soon as the server answered (its seq) and the message arrived.
+const outgoing = []; // {room, text, seq: null | number, failed: string | null}
+
 async function send(text) {
   const room = state.active;
-  if (!room || !text.trim()) return;
+  if (!room || !text.trim() || !client) return;
+  const o = { room, text, seq: null, failed: null };
+  outgoing.push(o);
+  renderPending();
+  const data = state.identity ? { text } : { from: state.name, text };
   try {
-    await client.publish(`room:${room.name}`, { from: state.name, text });
+    o.seq = await client.publish(`room:${room.name}`, data);
   } catch (err) {
-    addSystem(room, `Not sent (${err.message}): “${text}”`, 'error');
+    o.failed = err.message;
+  }
+  renderPending();
+}
+
+function renderPending() {
+  for (let i = outgoing.length - 1; i >= 0; i--) {
+    const o = outgoing[i];
+    if (o.seq != null && o.room.msgs.some((m) => m.kind === 'msg' && m.seq === o.seq)) outgoing.splice(i, 1);
+  }
+  const box = $('messages');
+  let list = $('pending-list');
+  if (!list) {
+    list = document.createElement('div');
+    list.id = 'pending-list';
+  }
+  box.append(list); // always last
+  list.replaceChildren();
+  const offline = !client || client.state !== 'connected';
+  for (const o of outgoing) {
+    if (o.room !== state.active) continue;
+    const el = document.createElement('div');
+    el.className = `pending-msg${o.failed ? ' failed' : ''}`;
+    const text = document.createElement('span');
+    text.className = 'text';
+    text.textContent = o.text;
+    const st = document.createElement('span');
+    st.className = 'pending-state';
+    st.textContent = o.failed ? `not sent: ${o.failed}` : o.seq != null ? 'sent' : offline ? 'queued: sent when back online' : 'sending…';
+    el.append(text, st);
+    list.append(el);
   }
 }
 
@@ -291,7 +517,7 @@ $('leave').addEventListener('click', () => state.active && leave(state.active.na
 /* ---------------- transport picker ---------------- */
 
 const picker = $('transport');
-picker.value = client.forcedTransport || 'auto';
+picker.value = params.get('transport') || 'auto';
 picker.addEventListener('change', () => {
   const v = picker.value;
   const u = new URL(location.href);
@@ -299,53 +525,14 @@ picker.addEventListener('change', () => {
   else u.searchParams.set('transport', v);
   history.replaceState(null, '', u);
   log(v === 'auto' ? 'transport: automatic fallback' : `transport forced: ${TRANSPORT_NAMES[v]}`);
-  client.setTransport(v);
+  if (client) client.setTransport(v);
 });
-
-/* ---------------- identity ---------------- */
-
-function setName(name) {
-  state.name = name.trim().slice(0, 24);
-  sessionStorage.setItem('comet-demo-name', state.name);
-  localStorage.setItem('comet-demo-name', state.name);
-  $('me-name').textContent = state.name;
-  const av = $('me-avatar');
-  av.textContent = [...state.name][0]?.toUpperCase() || '?';
-  av.style.background = color(state.name);
-  for (const room of state.rooms.values()) {
-    for (const m of room.msgs) if (m.kind === 'msg') m.mine = m.from === state.name;
-  }
-  renderMessages();
-}
-
-function askName() {
-  $('login').hidden = false;
-  const input = $('login-name');
-  input.value = state.name || localStorage.getItem('comet-demo-name') || '';
-  input.focus();
-  input.select();
-}
-
-$('login-form').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  const name = $('login-name').value.trim();
-  if (!name) return;
-  setName(name);
-  $('login').hidden = true;
-  $('text').focus();
-});
-$('rename').addEventListener('click', askName);
 
 /* ---------------- start ---------------- */
 
-const initialName = params.get('name') || sessionStorage.getItem('comet-demo-name');
-if (initialName) setName(initialName);
-else askName();
-const rooms = (params.get('room') || 'lobby').split(',').filter((r) => ROOM_RE.test(r));
-for (const r of rooms) join(r, false);
-if (rooms.length) show(rooms[0]);
-renderHead();
-client.connect();
-
 // For the browser tests and the curious: window.demo.client is the Comet client.
-window.demo = { client, state, events, join, leave, send, setName };
+window.demo = { client: null, state, events, join, leave, send, outgoing };
+const initialName = params.get('name') || sessionStorage.getItem('comet-demo-name');
+if (initialName && NAME_RE.test(initialName)) signIn(initialName);
+else askName();
+renderHead();

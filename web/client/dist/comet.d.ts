@@ -98,6 +98,7 @@ export type Link = {
     mode: "local" | "worker" | "leader";
     post: (m: any) => void;
     close: () => void;
+    leading?: boolean;
 };
 /**
  * The callbacks of a link's owner.
@@ -350,6 +351,8 @@ export class Comet extends Emitter {
     get identity(): Record<string, any> | null;
     /** How this tab reaches its connection: 'local', 'worker' or 'leader'; null before connect(). */
     get shared(): "worker" | "leader" | "local" | null;
+    /** Whether the shared connection runs in this tab (the leader tab, or share: false). */
+    get leader(): boolean;
     /** The publications not answered yet: [{key, channel, data, queuedAt}]. */
     get pending(): {
         key: string;

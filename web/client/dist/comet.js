@@ -3140,7 +3140,7 @@ function plain(arg) {
 
 /**
  * A link: post sends to the hub; the hub's messages come to onMessage.
- * @typedef {{mode: 'local' | 'worker' | 'leader', post: (m: any) => void, close: () => void}} Link
+ * @typedef {{mode: 'local' | 'worker' | 'leader', post: (m: any) => void, close: () => void, leading?: boolean}} Link
  */
 
 /**
@@ -3287,6 +3287,9 @@ function leaderLink(key, tabId, owner) {
 
   return {
     mode: 'leader',
+    get leading() {
+      return leading !== null;
+    },
     post(m) {
       if (!open) return;
       if (local) {
@@ -3456,6 +3459,11 @@ class Comet extends Emitter {
   /** How this tab reaches its connection: 'local', 'worker' or 'leader'; null before connect(). */
   get shared() {
     return this._link ? this._link.mode : null;
+  }
+
+  /** Whether the shared connection runs in this tab (the leader tab, or share: false). */
+  get leader() {
+    return !!this._link && (this._link.mode === 'local' || !!this._link.leading);
   }
 
   /** The publications not answered yet: [{key, channel, data, queuedAt}]. */

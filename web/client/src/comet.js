@@ -96,6 +96,11 @@ export class Comet extends Emitter {
     return this._link ? this._link.mode : null;
   }
 
+  /** Whether the shared connection runs in this tab (the leader tab, or share: false). */
+  get leader() {
+    return !!this._link && (this._link.mode === 'local' || !!this._link.leading);
+  }
+
   /** The publications not answered yet: [{key, channel, data, queuedAt}]. */
   get pending() {
     return this._outbox.entries.map((e) => ({ key: e.key, channel: e.msg.ch, data: e.msg.data, queuedAt: e.queuedAt }));

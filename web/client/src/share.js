@@ -9,7 +9,7 @@ import { Hub } from './hub.js';
 
 /**
  * A link: post sends to the hub; the hub's messages come to onMessage.
- * @typedef {{mode: 'local' | 'worker' | 'leader', post: (m: any) => void, close: () => void}} Link
+ * @typedef {{mode: 'local' | 'worker' | 'leader', post: (m: any) => void, close: () => void, leading?: boolean}} Link
  */
 
 /**
@@ -156,6 +156,9 @@ export function leaderLink(key, tabId, owner) {
 
   return {
     mode: 'leader',
+    get leading() {
+      return leading !== null;
+    },
     post(m) {
       if (!open) return;
       if (local) {
