@@ -1,15 +1,25 @@
 // Command comet runs a Comet node: WebSocket and HTTP push on a gnet event
 // loop, over an engine (in process by default).
 //
-// Every flag can also be set by an environment variable: COMET_ followed by
-// the flag name in upper case with dashes as underscores (-api-key is
-// COMET_API_KEY). A flag given on the command line wins. SIGINT or SIGTERM
-// drains the node and exits; if the event engine ever stops on its own,
-// the process exits with status 1 so that a supervisor restarts it.
+// Every setting is a key (docs/CONFIG.md): a flag, a COMET_* environment
+// variable (COMET_ and the flag name in upper case with dashes as
+// underscores: -api-key is COMET_API_KEY), and the same name in the YAML
+// file of -config. The file loses to the environment, which loses to the
+// command line. -check-config FILE validates a file and prints the
+// effective configuration.
+//
+// Signals: SIGHUP reloads the configuration (what can change safely
+// changes at once); SIGINT or SIGTERM drains the node (it turns unready,
+// waits -drain-delay, closes clients spread over -drain-window, waits
+// up to -drain-timeout for the last) and exits; a second one kills it. If
+// the event engine ever stops on its own, the process exits with status 1
+// so that a supervisor restarts it.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -29,32 +39,38 @@ func main() {
 }
 
 func run(args []string) error {
-	o, err := parseFlags(args, os.LookupEnv)
+	// SIGHUP's default action ends the process: take it over first, so
+	// that a reload sent while the node starts is not fatal.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	o, err := loadOptions(args, os.LookupEnv)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage()
+		return nil
+	case o != nil && o.showVersion:
+		fmt.Println("comet", version)
+		return nil
+	case o != nil && o.checkConfig != "":
+		return checkConfig(os.Stdout, o, err)
+	case err != nil:
+		return err
+	}
+	level := new(slog.LevelVar)
+	level.Set(o.logLevel)
+	log := newLogger(os.Stderr, o.logFormat, level)
+	id := newIdentity(o)
+	cfg, err := serverConfig(o, id)
 	if err != nil {
 		return err
 	}
-	if o.showVersion {
-		fmt.Println("comet", version)
-		return nil
-	}
-	cfg := o.server
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: o.logLevel}))
-	if cfg.APIKey == "" && cfg.InsecureAPI {
-		cfg.Logger.Warn("-insecure-api: the publish API answers anyone without a key; for local development only")
-	}
-	if cfg.Auth, err = buildAuth(&o.auth); err != nil {
+	cfg.Logger = log
+	warnInsecure(o, log)
+	eng, err := buildEngine(o, &cfg, log)
+	if err != nil {
 		return err
 	}
-	switch {
-	case o.auth.mode == "open":
-		cfg.Logger.Warn("-auth open: no identity; every client may subscribe and publish anywhere")
-	case o.auth.mode == "demo":
-		cfg.Logger.Warn("-auth demo: GET /demo/token issues a token for any name; for local demos only")
-	}
-	if err := buildEngine(o, &cfg, cfg.Logger); err != nil {
-		return err
-	}
-
 	srv, err := server.New(cfg)
 	if err != nil {
 		return err
@@ -62,14 +78,55 @@ func run(args []string) error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
+	reg := newRegistry(srv, eng, id)
+	adm, err := startAdmin(o, srv, id, reg, log)
+	if err != nil {
+		_ = srv.Shutdown(context.Background())
+		return err
+	}
+	defer adm.stop()
+	rl := newReloader(args, os.LookupEnv, o, srv, adm, id, level, log, reg)
+	return serve(srv, rl, hup, log)
+}
+
+// serve handles signals until the node stops.
+func serve(srv *server.Server, rl *reloader, hup <-chan os.Signal, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	select {
-	case <-ctx.Done():
-	case <-srv.Done():
-		return srv.Err()
+	for {
+		select {
+		case <-hup:
+			rl.reload()
+			continue
+		case <-ctx.Done():
+		case <-srv.Done():
+			return srv.Err()
+		}
+		break
 	}
 	stop() // a second signal kills the process the default way
-	cfg.Logger.Info("draining")
+	c := rl.current.server
+	log.Info("draining: unready now", "delay", c.DrainDelay, "window", c.DrainWindow, "timeout", c.DrainTimeout)
 	return srv.Shutdown(context.Background())
+}
+
+// warnInsecure says at start what a configuration leaves open.
+func warnInsecure(o *options, log *slog.Logger) {
+	if o.server.APIKey == "" && o.server.InsecureAPI {
+		log.Warn("-insecure-api: the publish API answers anyone without a key; for local development only")
+	}
+	switch o.auth.mode {
+	case "open":
+		log.Warn("-auth open: no identity; every client may subscribe and publish anywhere")
+	case "demo":
+		log.Warn("-auth demo: GET /demo/token issues a token for any name; for local demos only")
+	}
+}
+
+// usage prints the flags, for -h.
+func usage() {
+	fs := newOptions().keys.fs
+	fs.SetOutput(os.Stderr)
+	fmt.Fprintln(os.Stderr, "usage: comet [-config FILE] [flags]   (docs/CONFIG.md has every key)")
+	fs.PrintDefaults()
 }
