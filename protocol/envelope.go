@@ -34,16 +34,16 @@ const (
 // json.go (ErrInvalidUTF8, ErrTooDeep, ErrNumberRange), found anywhere in
 // it. The newer ones are *Error values, which ErrorOf maps by themselves.
 var (
-	ErrBadMessage  = errors.New("protocol: message is not a JSON object of the protocol") // 400
-	ErrBadChannel  = errors.New("protocol: invalid channel name")                         // 400
-	ErrBadID       = errors.New("protocol: id too long")                                  // 400
-	ErrUnknownOp   = errors.New("protocol: unknown op")                                   // 400
-	ErrMissingData = errors.New("protocol: pub without data")                             // 400
-	ErrBadToken    = &Error{400, "token too long"}                                        // 400
-	ErrBadIdem     = &Error{400, "idem too long"}                                         // 400
+	ErrBadMessage  = errors.New("protocol: message is not a JSON object of the protocol")    // 400
+	ErrBadChannel  = errors.New("protocol: invalid channel name")                            // 400
+	ErrBadID       = errors.New("protocol: id too long")                                     // 400
+	ErrUnknownOp   = errors.New("protocol: unknown op")                                      // 400
+	ErrMissingData = errors.New("protocol: pub without data")                                // 400
+	ErrBadToken    = &Error{400, "token too long"}                                           // 400
+	ErrBadIdem     = &Error{400, "idem too long"}                                            // 400
 	ErrBadTo       = &Error{400, "bad to: a user id of [A-Za-z0-9_:.@/=+#-], 1 to 64 bytes"} // 400
-	ErrBadConv     = &Error{400, "bad conv: a conversation id of channel bytes"}           // 400
-	ErrMissingSeq  = &Error{400, "seq required"}                                          // 400
+	ErrBadConv     = &Error{400, "bad conv: a conversation id of channel bytes"}             // 400
+	ErrMissingSeq  = &Error{400, "seq required"}                                             // 400
 )
 
 // Op names a client request.
@@ -678,6 +678,7 @@ type SubReply struct {
 	Seq       uint64 // the channel's current (last assigned) sequence number
 	HasSince  bool   // the request carried since: Recovered is meaningful
 	Recovered bool   // every message after since is replayed next
+	Missed    uint64 // not recovered: how many history no longer holds (Recovery.Missed)
 }
 
 // AppendSubReply appends {"op":"sub","id":…,"ch":…,"seq":…,"epoch":…,"recovered":…}.
@@ -695,6 +696,10 @@ func AppendSubReply(dst []byte, r *SubReply) []byte {
 	if r.HasSince {
 		dst = append(dst, `,"recovered":`...)
 		dst = strconv.AppendBool(dst, r.Recovered)
+		if !r.Recovered && r.Missed > 0 {
+			dst = append(dst, `,"missed":`...)
+			dst = strconv.AppendUint(dst, r.Missed, 10)
+		}
 	}
 	return append(dst, '}')
 }

@@ -55,6 +55,11 @@ type Recovery struct {
 	// of no use (another epoch, or a seq from the future): read again
 	// after After.
 	Reread bool
+	// Missed counts, when recovery fails within the client's epoch, the
+	// publications history no longer holds: exactly what the client will
+	// never get. 0 when recovered, or when the epoch changed (nothing of
+	// the old stream can be counted in the new).
+	Missed uint64
 }
 
 // Recover applies the recovery rule to a client's position on a stream,
@@ -95,7 +100,8 @@ func Recover(since broker.Position, st broker.StreamState, ttl int64) Recovery {
 	if recovered {
 		return Recovery{After: since.Seq, Recovered: true}
 	}
-	return Recovery{After: skipLost(since.Seq, st)}
+	after := skipLost(since.Seq, st)
+	return Recovery{After: after, Missed: after - since.Seq}
 }
 
 // skipLost moves after past what history no longer holds.

@@ -33,6 +33,9 @@ type publishRequest struct {
 		Client string `json:"client"`
 	} `json:"from"` // publish on behalf of a user: deliveries carry "from"
 	IdempotencyKey string `json:"idempotency_key"`
+	// Conversation groups a publish to users in their inboxes (a group
+	// chat's id); default "system".
+	Conversation string `json:"conversation"`
 }
 
 // dmRequest is the body of POST /api/dm.
@@ -88,7 +91,11 @@ func (s *session) apiPublish(env *conn.Env, req *codec.Request, body []byte) {
 		}
 		from = &broker.ClientInfo{User: p.From.User, Client: p.From.Client}
 	}
-	s.apiSubmit(targets, p.Data, from, p.IdempotencyKey, false, errBadAPIBody)
+	if p.Conversation != "" && !protocol.ValidChannel(p.Conversation) {
+		s.apiError(protocol.ErrBadConv, nil)
+		return
+	}
+	s.apiSubmit(targets, p.Data, from, p.IdempotencyKey, p.Conversation, false, errBadAPIBody)
 }
 
 // apiDM serves POST /api/dm: one message to both participants' personal
@@ -111,12 +118,17 @@ func (s *session) apiDM(env *conn.Env, req *codec.Request, body []byte) {
 		s.apiError(e, nil)
 		return
 	}
+	conv, ok := dmConversation(d.From, d.To)
+	if !ok {
+		s.apiError(errDMTooLong, nil)
+		return
+	}
 	targets := append(s.loop.targets[:0], from, to)
 	if d.From == d.To {
 		targets = targets[:1]
 	}
 	s.loop.targets = targets
-	s.apiSubmit(targets, d.Data, &broker.ClientInfo{User: d.From}, d.IdempotencyKey, true, errBadDMBody)
+	s.apiSubmit(targets, d.Data, &broker.ClientInfo{User: d.From}, d.IdempotencyKey, conv, true, errBadDMBody)
 }
 
 func cmpErr(a, b *protocol.Error) *protocol.Error {
@@ -140,7 +152,7 @@ func (s *session) personalOf(user string) (string, *protocol.Error) {
 }
 
 // apiSubmit validates an API publish and submits it.
-func (s *session) apiSubmit(targets []string, raw []byte, from *broker.ClientInfo, key string, dm bool, bad *protocol.Error) {
+func (s *session) apiSubmit(targets []string, raw []byte, from *broker.ClientInfo, key, conv string, dm bool, bad *protocol.Error) {
 	cfg := &s.loop.srv.conf().Config
 	if len(targets) == 0 || len(targets) > maxAPITargets {
 		s.apiError(bad, nil)
@@ -167,16 +179,30 @@ func (s *session) apiSubmit(targets []string, raw []byte, from *broker.ClientInf
 	}
 	r := s.newRequest(opPublish)
 	r.data, r.from, r.dm = data, fromAPI, dm
-	r.opts.Publisher, r.opts.IdempotencyKey = from, apiIdemKey(key)
+	r.opts.Publisher, r.opts.IdempotencyKey, r.opts.Conversation = from, apiIdemKey(key), conv
 	r.targets = append(r.targets[:0], targets...) // owned: they outlive the request's bytes
 	r.channel = r.targets[0]
 	s.park(kindHTTP)
 	s.submit(r)
 }
 
-// runPublishMany publishes r.data to every target, in order; a DM holds
-// its pair's lock across both publishes.
+// runPublishMany publishes r.data to every target: in one atomic step
+// where the engine can (broker.Fanout: the inbox), else one after the
+// other, in order, a DM holding its pair's lock across both publishes so
+// that both sides see the pair's DMs in one order.
 func (r *request) runPublishMany(ctx context.Context, srv *Server) {
+	r.results = r.results[:0]
+	if f, ok := srv.conf().Broker.(broker.Fanout); ok {
+		pos, err := f.PublishMany(ctx, r.targets, r.data, r.opts)
+		for i := range r.targets {
+			res := publishResult{err: err}
+			if err == nil {
+				res.pos = pos[i]
+			}
+			r.results = append(r.results, res)
+		}
+		return
+	}
 	if r.dm {
 		mu := srv.dmLock(r.targets)
 		mu.Lock()

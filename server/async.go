@@ -30,6 +30,7 @@ const (
 	opJoin               // subscribe at the engine if needed, then read history, per channel
 	opAuth               // ask the connect hook who the client is, then go on with then
 	opPresence           // read a channel's presence
+	opInbox              // a call to the inbox: an ack, a read marker, unread counts, the API (inboxOp)
 )
 
 // request is one unit of async work and its result.
@@ -53,6 +54,7 @@ type request struct {
 	targets []string
 	results []publishResult
 	dm      bool
+	to      string // a client's DM: the recipient, until planDM names the targets
 	pos     broker.Position
 	err     error
 
@@ -79,6 +81,12 @@ type request struct {
 	hook  auth.HookRequest
 	ident auth.Identity
 	then  *request // what to do once the client is known
+
+	// The client's user and device, for the inbox (opInbox; opRead and
+	// opJoin of a personal channel).
+	user, device string
+	// opInbox
+	inbox inboxCall
 }
 
 // chanRead is the reading of one channel: where the client stands, and
@@ -95,6 +103,10 @@ type chanRead struct {
 	rec  protocol.Recovery
 	err  error
 	held *joinWait // loop-owned: what the subscription held, between two passes
+	// A personal channel with an inbox: fromDevice starts it after the
+	// device's acknowledged position (the request named none); ackSince
+	// acknowledges the position the request named (a cursor is an ack).
+	fromDevice, ackSince bool
 }
 
 // reset clears r for reuse, keeping its buffers.
@@ -108,7 +120,8 @@ func (r *request) reset() {
 	clear(r.present)
 	clear(r.targets)
 	clear(r.results)
-	*r = request{chans: r.chans[:0], subTokens: r.subTokens[:0],
+	r.inbox.reset()
+	*r = request{inbox: r.inbox, chans: r.chans[:0], subTokens: r.subTokens[:0],
 		rawSubTokens: r.rawSubTokens[:0], present: r.present[:0],
 		targets: r.targets[:0], results: r.results[:0]}
 }
@@ -213,6 +226,8 @@ func (r *request) run(srv *Server) {
 		r.ident, r.err = srv.conf().Auth.Hook.Authenticate(ctx, r.hook)
 	case opPresence:
 		r.runPresenceQuery(ctx, srv)
+	case opInbox:
+		r.runInbox(ctx, srv)
 	case opRead, opJoin:
 		for i := range r.chans {
 			c := &r.chans[i]
@@ -221,7 +236,14 @@ func (r *request) run(srv *Server) {
 					continue
 				}
 			}
-			c.err = readRecovery(ctx, b, c, r.limit, srv.conf().HistoryTTL.Milliseconds())
+			ttl := srv.conf().HistoryTTL.Milliseconds()
+			if c.fromDevice || c.ackSince {
+				ttl = inboxTTL
+				if c.err = r.devicePosition(ctx, srv, c); c.err != nil {
+					continue
+				}
+			}
+			c.err = readRecovery(ctx, b, c, r.limit, ttl)
 		}
 	}
 }

@@ -113,6 +113,7 @@ func (s *session) verifySubTokens(r *request) error {
 // connect hook when it must be asked.
 func (s *session) admit(req *codec.Request, transport string, r *request) {
 	var hook auth.HookRequest
+	r.device = deviceParam(req)
 	res, err := s.authenticate(req, transport, &hook)
 	switch res {
 	case authFailed:
@@ -158,8 +159,17 @@ func (s *session) proceed(r *request) {
 		s.refuse(err)
 		return
 	}
+	if s.who != nil {
+		s.who.device = r.device
+	}
+	r.device = ""
+	if r.op == opInbox {
+		s.inboxProceed(r)
+		return
+	}
 	if r.op == opJoin || r.op == opRead {
 		s.addPersonal(r)
+		s.markDevice(r)
 		for i := range r.chans {
 			if e := s.mayRead(r.chans[i].name, r.subTokens); e != nil {
 				s.loop.release(r)
@@ -176,7 +186,13 @@ func (s *session) proceed(r *request) {
 			}
 		}
 	}
-	if r.op == opPublish && r.from == fromSend {
+	if r.op == opPublish && r.from == fromSend && r.dm {
+		if e := s.planDM(r); e != nil {
+			s.loop.release(r)
+			s.publishFailed(&s.loop.env, r.id, fromSend, e)
+			return
+		}
+	} else if r.op == opPublish && r.from == fromSend {
 		if e := s.mayPublish(r.channel, nil); e != nil {
 			s.loop.release(r)
 			s.refuseWith(e)
@@ -230,6 +246,17 @@ func apiIdemKey(key string) string {
 		return ""
 	}
 	return "a:" + key
+}
+
+// deviceParam returns the request's device= (a device id: auth.ValidUserID),
+// or "".
+func deviceParam(req *codec.Request) string {
+	var buf [auth.MaxUserIDBytes]byte
+	d, ok, _ := codec.QueryValue(buf[:0], req.RawQuery, "device")
+	if !ok || !auth.ValidUserID(string(d)) {
+		return ""
+	}
+	return string(d)
 }
 
 // resumeAuthInput feeds the frames that waited for the connect hook.

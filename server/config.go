@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/comet-im/comet/broker"
+	"github.com/comet-im/comet/inbox"
 )
 
 // Config configures a Server. The zero value of every field means its
@@ -28,6 +29,11 @@ type Config struct {
 	Broker broker.Broker
 	// Presence tracks who is present in channels; nil keeps none.
 	Presence broker.Presence
+	// Inbox, when set, is the users' durable logs (docs/INBOX.md): the
+	// node serves devices' acknowledgements, read markers, unread counts
+	// and the inbox API from it. Broker must then serve personal channels
+	// from the same store (inbox/personal); cmd/comet wires both.
+	Inbox inbox.Store
 	// Ready, when set, tells whether the engines answer (broker/redis's
 	// Ready); it is asked once a second, off the loops, and /healthz
 	// answers 503 while it fails.

@@ -34,6 +34,9 @@ type sessionSub struct {
 	join  *joinWait // non-nil while a join waits for the engine
 	pos   int32
 	gap   bool // history did not reach back to the requested position
+	// missed counts, with gap, what history no longer held (0: unknown,
+	// the epoch changed); told once, in the next poll answer or open event.
+	missed uint32
 }
 
 // joinWait holds the live messages that arrive while a subscription waits

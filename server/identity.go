@@ -42,6 +42,8 @@ type who struct {
 	conn     string // the connection's id in presence and for echo (ClientInfo.Conn)
 	sid      string // the page's sid conn was made from ("" for a WebSocket)
 	personal string // its personal channel, "" when anonymous
+	device   string // the request's device= (the token's client id wins: session.device)
+	ackNext  uint64 // the inbox ack to store once the one in flight is done
 }
 
 // open reports whether the node authenticates nobody.

@@ -87,6 +87,7 @@ func (s *session) applyJoin(c *chanRead) (int, *joinWait, error) {
 	ss.epoch = s.streamEpoch(c.st)
 	ss.seq = c.rec.After
 	ss.gap = c.hasSince && !c.rec.Recovered
+	ss.missed = uint32(min(c.rec.Missed, 1<<32-1))
 	if s.kind != kindPoll && c.interest != nil { // a first join, not a resync
 		s.presenceJoined(c.name)
 	}
@@ -184,11 +185,21 @@ func (s *session) resync(name string) {
 func (s *session) replayLimit() int { return s.replayLimitFor(s.kind) }
 
 func (s *session) replayLimitFor(k kind) int {
-	if k == kindNative {
-		return max(s.loop.srv.conf().HistorySize, 0)
+	cfg := s.loop.srv.conf()
+	if k != kindNative {
+		return cfg.PollBatch
 	}
-	return s.loop.srv.conf().PollBatch
+	if cfg.Inbox != nil {
+		// A personal channel replays from the inbox whatever the channels'
+		// history keeps.
+		return max(cfg.HistorySize, inboxReplayPage)
+	}
+	return max(cfg.HistorySize, 0)
 }
+
+// inboxReplayPage is the least a WebSocket replay page holds on a node
+// with an inbox.
+const inboxReplayPage = 100
 
 // onJoined resumes the transport whose join completed.
 func (s *session) onJoined(r *request) {
@@ -218,7 +229,7 @@ func (s *session) onResynced(r *request) {
 	s.loop.collectReplay(c, held)
 	ss := &s.subs[i]
 	reply := protocol.SubReply{Channel: ss.lc.name, Epoch: []byte(ss.epoch), Seq: c.st.Top,
-		HasSince: true, Recovered: c.rec.Recovered}
+		HasSince: true, Recovered: c.rec.Recovered, Missed: c.rec.Missed}
 	l := s.loop
 	l.body = protocol.AppendSubReply(l.body[:0], &reply)
 	if ev := s.transport().event; ev != nil {

@@ -201,6 +201,8 @@ func (l *loop) complete(r *request) {
 		s.onAuthed(r)
 	case opPresence:
 		s.onPresence(r)
+	case opInbox:
+		s.onInbox(r)
 	}
 	l.flush(s)
 }

@@ -25,6 +25,8 @@ type pollPos struct {
 	epoch string
 	seq   uint64
 	gap   bool // history did not reach back to the requested position
+	// missed counts what history no longer held, when known.
+	missed uint64
 }
 
 // poll serves GET /poll.
@@ -99,7 +101,7 @@ func (s *session) onRead(r *request) {
 		for i := range r.chans {
 			c := &r.chans[i]
 			l.pollPos = append(l.pollPos, pollPos{name: c.name, epoch: s.streamEpoch(c.st),
-				seq: c.rec.After, gap: c.hasSince && !c.rec.Recovered})
+				seq: c.rec.After, gap: c.hasSince && !c.rec.Recovered, missed: c.rec.Missed})
 			for _, p := range c.pubs {
 				l.replay = append(l.replay, messageOf(p))
 			}
@@ -197,7 +199,7 @@ func (s *session) answerSubscribedPoll(msgs []*message) {
 	l.pollPos = l.pollPos[:0]
 	for i := range s.subs {
 		ss := &s.subs[i]
-		l.pollPos = append(l.pollPos, pollPos{name: ss.lc.name, epoch: ss.epoch, seq: ss.seq, gap: ss.gap})
+		l.pollPos = append(l.pollPos, pollPos{name: ss.lc.name, epoch: ss.epoch, seq: ss.seq, gap: ss.gap, missed: uint64(ss.missed)})
 	}
 	s.dropSubscriptions()
 	s.answerPoll(l.pollPos, msgs)
@@ -280,8 +282,28 @@ func appendGaps(dst []byte, positions []pollPos) []byte {
 		dst = append(dst, p.name...)
 		dst = append(dst, '"')
 	}
+	if first {
+		return dst
+	}
+	dst = append(dst, ']')
+	first = true
+	for _, p := range positions {
+		if !p.gap || p.missed == 0 {
+			continue
+		}
+		if first {
+			dst = append(dst, `,"missed":{`...)
+			first = false
+		} else {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, p.name...)
+		dst = append(dst, `":`...)
+		dst = strconv.AppendUint(dst, p.missed, 10)
+	}
 	if !first {
-		dst = append(dst, ']')
+		dst = append(dst, '}')
 	}
 	return dst
 }

@@ -49,6 +49,8 @@ func (s *session) OnRequest(env *conn.Env, req *codec.Request, body []byte) {
 		} else {
 			s.apiPublish(env, req, body)
 		}
+	case "/api/inbox", "/api/inbox/entries", "/api/inbox/device":
+		s.apiInbox(env, req)
 	case "/api/presence":
 		if !methodIs(req, "GET") {
 			s.respondText(env, 405, []byte("Allow: GET\r\n"))

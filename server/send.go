@@ -7,8 +7,8 @@ import (
 )
 
 // sendRequest serves POST /send: one client message of the WebSocket
-// protocol, the up-channel of the HTTP transports. Only pub and ping are
-// meaningful; the answer is the reply the WebSocket would carry, with
+// protocol, the up-channel of the HTTP transports: pub, dm, ping, and the
+// inbox's ack, read and unread; the answer is the reply the WebSocket would carry, with
 // status 200 (the status says the request was processed, the body how).
 func (s *session) sendRequest(env *conn.Env, req *codec.Request, body []byte) {
 	origin, ok := s.corsOrigin(req)
@@ -23,10 +23,16 @@ func (s *session) sendRequest(env *conn.Env, req *codec.Request, body []byte) {
 		s.respondJSON(200, protocol.AppendError(s.scratch(), m.ID, protocol.ErrorOf(err)), true)
 	case m.Op == protocol.OpPing:
 		s.respondJSON(200, protocol.AppendPong(s.scratch(), m.ID), true)
-	case m.Op != protocol.OpPub:
-		s.respondJSON(200, protocol.AppendError(s.scratch(), m.ID, protocol.ErrHTTPOpNotAllowed), true)
-	default:
+	case m.Op == protocol.OpPub:
 		s.park(kindHTTP)
 		s.sendPublish(env, req, &m)
+	case m.Op == protocol.OpDM:
+		s.park(kindHTTP)
+		s.sendDM(req, &m)
+	case m.Op == protocol.OpAck, m.Op == protocol.OpRead, m.Op == protocol.OpUnread:
+		s.park(kindHTTP)
+		s.admit(req, "send", s.inboxRequest(&m, fromSend))
+	default:
+		s.respondJSON(200, protocol.AppendError(s.scratch(), m.ID, protocol.ErrHTTPOpNotAllowed), true)
 	}
 }

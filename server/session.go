@@ -55,6 +55,7 @@ const (
 	flagThrottled                          // input waits for queued output to drain
 	flagInputWait                          // input waits for an in-flight slot
 	flagAuthWait                           // input waits for the connect hook's answer
+	flagAcking                             // an inbox ack is being stored; later ones wait (who.ackNext)
 )
 
 func (s *session) has(f sessionFlags) bool { return s.flags&f != 0 }

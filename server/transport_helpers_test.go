@@ -59,14 +59,16 @@ type trMsg struct {
 	Seq  uint64          `json:"seq"`
 	Ts   int64           `json:"ts"`
 	From string          `json:"from"`
+	Conv string          `json:"conv"`
 	Data json.RawMessage `json:"data"`
 }
 
 // pollAnswer is a decoded GET /poll answer.
 type pollAnswer struct {
-	Cursor string   `json:"cursor"`
-	Msgs   []trMsg  `json:"msgs"`
-	Gap    []string `json:"gap"`
+	Cursor string            `json:"cursor"`
+	Msgs   []trMsg           `json:"msgs"`
+	Gap    []string          `json:"gap"`
+	Missed map[string]uint64 `json:"missed"`
 
 	Raw    string      `json:"-"`
 	Header http.Header `json:"-"`

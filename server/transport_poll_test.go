@@ -327,6 +327,9 @@ func TestPollGapWhenHistoryGone(t *testing.T) {
 	if len(a.Gap) != 1 || a.Gap[0] != "g" {
 		t.Fatalf("gap %v, want [g]: %s", a.Gap, a.Raw)
 	}
+	if len(a.Missed) != 1 || a.Missed["g"] != 7 { // seqs 1 to 7 are gone
+		t.Fatalf("missed %v, want g: 7: %s", a.Missed, a.Raw)
+	}
 	var gs, oks []trMsg
 	for _, m := range a.Msgs {
 		if m.Ch == "g" {
@@ -347,15 +350,21 @@ func TestPollGapWhenHistoryGone(t *testing.T) {
 		t.Fatalf("after the gap: %s", b.Raw)
 	}
 
-	for _, tc := range []struct{ name, pos string }{
-		{"another epoch", "g~zz0other.1~12"},
-		{"an epoch-less future seq", "g~" + epoch + "~99"},
-		{"seq 3 of this epoch (gone)", "g~" + epoch + "~3"},
+	for _, tc := range []struct {
+		name, pos string
+		missed    uint64
+	}{
+		{"another epoch", "g~zz0other.1~12", 0}, // nothing of another stream can be counted
+		{"an epoch-less future seq", "g~" + epoch + "~99", 0},
+		{"seq 3 of this epoch (gone)", "g~" + epoch + "~3", 4},
 	} {
 		p := mustPoll(t, addr, "ch", tc.pos, "wait", "0")
 		if len(p.Gap) != 1 || p.Gap[0] != "g" {
 			t.Errorf("%s: gap %v, want [g]: %s", tc.name, p.Gap, p.Raw)
 			continue
+		}
+		if p.Missed["g"] != tc.missed {
+			t.Errorf("%s: missed %v, want %d", tc.name, p.Missed, tc.missed)
 		}
 		checkMsgs(t, p.Msgs, "g", 8, 12, true)
 		if _, pp := parseCursor(t, p.Cursor); pp["g"] != (trPosition{epoch, 12}) {

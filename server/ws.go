@@ -44,6 +44,10 @@ func (s *session) OnMessage(env *conn.Env, op ws.OpCode, payload []byte) {
 		s.refresh(env, &m)
 	case protocol.OpPresence:
 		s.presence(env, &m)
+	case protocol.OpDM:
+		s.dm(env, &m, fromWebSocket)
+	case protocol.OpAck, protocol.OpRead, protocol.OpUnread:
+		s.inboxProceed(s.inboxRequest(&m, fromWebSocket))
 	default:
 		s.replyErr(env, m.ID, errNotServed)
 	}
@@ -126,7 +130,7 @@ func (s *session) onSubscribed(r *request) {
 		s.loop.collectReplay(c, held)
 		ss := &s.subs[i]
 		reply := protocol.SubReply{ID: r.id, Channel: ss.lc.name, Epoch: []byte(ss.epoch), Seq: c.st.Top,
-			HasSince: c.hasSince, Recovered: c.rec.Recovered}
+			HasSince: c.hasSince, Recovered: c.rec.Recovered, Missed: c.rec.Missed}
 		s.reply(env, protocol.AppendSubReply(s.scratch(), &reply))
 		s.loop.flush(s)
 		s.writeReplay(i, c.st.Top)
@@ -268,6 +272,17 @@ func (s *session) onPublished(r *request) {
 	env := &s.loop.env
 	if r.err == nil {
 		s.loop.srv.stats.published.Add(1)
+	}
+	if len(r.results) > 0 && r.from != fromAPI {
+		// A client's DM: the answer is the sender's position, or the
+		// first failure.
+		r.pos, r.err = r.results[0].pos, nil
+		for _, res := range r.results {
+			if res.err != nil {
+				r.err = res.err
+				break
+			}
+		}
 	}
 	switch r.from {
 	case fromWebSocket:
