@@ -23,7 +23,7 @@ var forbidden = map[string][]string{
 	"server/wheel": {module + "/", "github.com/"},
 	// The reactor sees the engine seam, never an implementation: only cmd/
 	// wires one.
-	"server":   {module + "/bench", module + "/cmd", module + "/broker/", module + "/internal/"},
+	"server":   {module + "/bench", module + "/cmd", module + "/broker/", module + "/inbox/", module + "/internal/"},
 	"bench":    {module + "/server", module + "/conn", "github.com/panjf2000/gnet"},
 	"web":      {module + "/", "github.com/"},
 	"protocol": {module + "/", "github.com/"},
@@ -36,12 +36,22 @@ var forbidden = map[string][]string{
 	"notify":             {module + "/", "github.com/"},
 	"inbox":              {module + "/", "github.com/"},
 	"internal/testredis": {module + "/"},
+	// The inbox's implementations see the store's contract and the seam.
+	"inbox/personal":  {module + "/server", module + "/conn", module + "/codec", module + "/protocol", module + "/bench", module + "/cmd", module + "/broker/", module + "/inbox/", "github.com/panjf2000/gnet"},
+	"inbox/redis":     {module + "/server", module + "/conn", module + "/codec", module + "/protocol", module + "/bench", module + "/cmd", module + "/broker/", module + "/inbox/", "github.com/panjf2000/gnet"},
+	"inbox/inboxtest": {module + "/"},
+	// Operations read the node from outside, through server's Stats and
+	// readiness (server's own dependencies come with it): no engine, no
+	// store, no commands.
+	"admin":   {module + "/broker/", module + "/inbox/", module + "/bench", module + "/cmd"},
+	"metrics": {module + "/broker/", module + "/inbox/", module + "/bench", module + "/cmd", module + "/admin"},
 }
 
 // allowed lists, per package, exact dependencies its bans would catch
 // but that it may use.
 var allowed = map[string][]string{
-	"protocol": {module + "/broker"}, // the seam's types: positions, stream state
+	"protocol":        {module + "/broker"}, // the seam's types: positions, stream state
+	"inbox/inboxtest": {module + "/inbox"},
 }
 
 func repoRoot(t *testing.T) string {
