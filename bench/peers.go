@@ -87,17 +87,26 @@ func FloorTarget(o TargetOptions) *Process {
 }
 
 // NewTargets builds the named built-in targets ("comet", "floor",
-// "baseline", "nchan", "centrifugo"). A peer that is not installed is left out with a
-// note saying so; a missing Comet binary or an unknown name is an error.
+// "baseline", "nchan", "centrifugo", and the clusters "comet-cluster",
+// "centrifugo-cluster", "nchan-cluster"). A peer that is not installed is
+// left out with a note saying so; a missing Comet binary or an unknown name
+// is an error.
 func NewTargets(names []string, o TargetOptions) (targets []Target, notes []string, err error) {
 	for _, name := range names {
 		switch name {
 		case "":
-		case "comet":
+		case "comet", "comet-cluster":
 			if _, err := os.Stat(o.CometBin); err != nil {
 				return nil, nil, fmt.Errorf("bench: %s missing (go build -o bin/comet ./cmd/comet): %w", o.CometBin, err)
 			}
-			targets = append(targets, CometTarget(o))
+			if name == "comet" {
+				targets = append(targets, CometTarget(o))
+				break
+			}
+			if _, err := exec.LookPath(o.NginxBin); err != nil {
+				return nil, nil, fmt.Errorf("bench: comet-cluster needs nginx: %w", err)
+			}
+			targets = append(targets, CometClusterTarget(o))
 		case "baseline":
 			targets = append(targets, BaselineTarget(o))
 		case "floor":
@@ -108,12 +117,22 @@ func NewTargets(names []string, o TargetOptions) (targets []Target, notes []stri
 				continue
 			}
 			targets = append(targets, NchanTarget(o))
-		case "centrifugo":
+		case "centrifugo", "centrifugo-cluster":
 			if _, err := exec.LookPath(o.CentrifugoBin); err != nil {
 				notes = append(notes, "centrifugo not built (bench/peers/install.sh): skipped")
 				continue
 			}
-			targets = append(targets, CentrifugoTarget(o))
+			if name == "centrifugo" {
+				targets = append(targets, CentrifugoTarget(o))
+			} else {
+				targets = append(targets, CentrifugoClusterTarget(o))
+			}
+		case "nchan-cluster":
+			if !NchanAvailable(o.NginxBin) {
+				notes = append(notes, "nchan not installed (bench/peers/install.sh): skipped")
+				continue
+			}
+			targets = append(targets, NchanClusterTarget(o))
 		default:
 			return nil, nil, fmt.Errorf("bench: unknown target %q", name)
 		}

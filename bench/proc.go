@@ -20,6 +20,8 @@ type ProcSample struct {
 	RSSKiB  int64   // sum of VmRSS from /proc/<pid>/status
 	CPUSec  float64 // sum of utime+stime from /proc/<pid>/stat
 	Threads int64   // sum of Threads from /proc/<pid>/status
+	// Groups holds the same per group of a Grouped target (nil otherwise).
+	Groups map[string]ProcSample
 }
 
 // clockTicks is USER_HZ, 100 on every Linux build Go supports here.

@@ -33,6 +33,10 @@ var tableColumns = map[string][]string{
 	"churn":      {"stable", "churn_opened", "churn_failed", "lost", "rss_before_mib", "rss_peak_mib", "rss_after_mib", "threads_before", "threads_peak", "threads_after", "cpu_us_per_conn", "closed_by_server"},
 }
 
+// groupColumns are shown where some target of the scenario has them: a
+// cluster target's CPU per million deliveries, in all and by group.
+var groupColumns = []string{"cpu_s_per_m", "cpu_s_per_m_nodes", "cpu_s_per_m_proxy", "cpu_s_per_m_redis"}
+
 // scenarioOrder is the canonical order of scenarios in output.
 var scenarioOrder = Scenarios
 
@@ -56,6 +60,15 @@ func WriteTable(w io.Writer, results []Result) {
 	})
 	for _, sc := range order {
 		cols := columnsFor(sc)
+		// A cluster's CPU, per million deliveries, by process group.
+		for _, c := range groupColumns {
+			for _, r := range byScenario[sc] {
+				if _, ok := r.Metrics[c]; ok {
+					cols = append(cols, c)
+					break
+				}
+			}
+		}
 		fmt.Fprintf(w, "\n== %s\n", sc)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprint(tw, "target\t")
@@ -116,10 +129,14 @@ var Ratios = []Ratio{
 	{"broadcast: fan-out completion max", "broadcast", "fanout_max_ms", true},
 	{"broadcast: p99 latency", "broadcast", "p99_ms", true},
 	{"broadcast: server CPU per delivery", "broadcast", "cpu_ns_per_delivery", true},
+	{"broadcast: cluster nodes' CPU per delivery", "broadcast", "cpu_s_per_m_nodes", true},
+	{"broadcast: Redis CPU per delivery", "broadcast", "cpu_s_per_m_redis", true},
 	{"room: delivered msgs/s", "room", "delivered_per_s", false},
 	{"room: p50 latency", "room", "p50_ms", true},
 	{"room: p99 latency", "room", "p99_ms", true},
 	{"room: server CPU per delivery", "room", "cpu_ns_per_delivery", true},
+	{"room: cluster nodes' CPU per delivery", "room", "cpu_s_per_m_nodes", true},
+	{"room: Redis CPU per delivery", "room", "cpu_s_per_m_redis", true},
 	{"throughput: delivered msgs/s", "throughput", "delivered_per_s", false},
 	{"throughput: p50 latency", "throughput", "p50_ms", true},
 	{"throughput: server CPU per delivery", "throughput", "cpu_ns_per_delivery", true},
@@ -176,8 +193,10 @@ func WriteRatios(w io.Writer, results []Result, ref string) {
 	}
 	fmt.Fprintln(w)
 	for _, q := range Ratios {
-		if _, ok := find(ref, q.Scenario); !ok {
+		if r, ok := find(ref, q.Scenario); !ok {
 			continue
+		} else if _, has := r.Metrics[q.Metric]; !has && slices.Contains(groupColumns, q.Metric) {
+			continue // a cluster's CPU by group: a single server has none
 		}
 		dir := "higher is better"
 		if q.LowerIsBetter {
@@ -196,6 +215,22 @@ func WriteRatios(w io.Writer, results []Result, ref string) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// RefTarget is the target the ratios compare the others with: "comet"
+// when it ran, else the first Comet target ("comet-cluster"), else "comet".
+func RefTarget(results []Result) string {
+	for _, r := range results {
+		if r.Target == "comet" {
+			return "comet"
+		}
+	}
+	for _, r := range results {
+		if strings.HasPrefix(r.Target, "comet") {
+			return r.Target
+		}
+	}
+	return "comet"
 }
 
 // writeJSONLine appends r to w as one line.

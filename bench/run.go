@@ -295,7 +295,7 @@ func writeCharts(dir string, results []Result) error {
 	fmt.Fprintln(f, "```")
 	WriteTable(f, results)
 	fmt.Fprintln(f, "```")
-	WriteRatios(f, results, "comet")
+	WriteRatios(f, results, RefTarget(results))
 	return nil
 }
 
@@ -343,6 +343,8 @@ func targetProto(t Target) Proto {
 		return t.Proto
 	case *External:
 		return t.Ep.Proto
+	case *Cluster:
+		return t.Proto
 	}
 	return t.Endpoint().Proto
 }

@@ -28,7 +28,18 @@ func (s *scenarioRun) progress(format string, a ...any) {
 	s.cfg.progress(s.target.Name(), s.name, format, a...)
 }
 
-func (s *scenarioRun) sample() ProcSample { return SampleProcs(s.target.PIDs()) }
+// sample reads the target's processes, and each group's apart when the
+// target is Grouped.
+func (s *scenarioRun) sample() ProcSample {
+	smp := SampleProcs(s.target.PIDs())
+	if g, ok := s.target.(Grouped); ok {
+		smp.Groups = map[string]ProcSample{}
+		for name, pids := range g.PIDGroups() {
+			smp.Groups[name] = SampleProcs(pids)
+		}
+	}
+	return smp
+}
 
 // dialAll opens one subscriber per channel entry, spread over as many client
 // groups as ConnsPerWorker requires, and records the dial metrics.
@@ -166,8 +177,10 @@ func (s *scenarioRun) recordDelivery(r groupReport, lat *Histogram) {
 
 // recordCPU stores the server CPU seconds between two samples and, per
 // delivery counted between them, cpu_ns_per_delivery (and cpu_s_per_m, the
-// same per million, kept for older results). /proc counts CPU in 10 ms
-// ticks, so runs under a second of server CPU read coarse.
+// same per million, kept for older results). A grouped target (a cluster)
+// also gets cpu_s_<group> and cpu_s_per_m_<group> for each group (nodes,
+// proxy, redis). /proc counts CPU in 10 ms ticks, so runs under a second
+// of server CPU read coarse.
 func (s *scenarioRun) recordCPU(before, after ProcSample, deliveries int64) {
 	if before.Procs == 0 || after.Procs == 0 {
 		return
@@ -178,6 +191,16 @@ func (s *scenarioRun) recordCPU(before, after ProcSample, deliveries int64) {
 	if deliveries > 0 {
 		m["cpu_ns_per_delivery"] = cpu * 1e9 / float64(deliveries)
 		m["cpu_s_per_m"] = cpu * 1e6 / float64(deliveries)
+	}
+	for name, a := range after.Groups {
+		b, ok := before.Groups[name]
+		if !ok {
+			continue
+		}
+		m["cpu_s_"+name] = a.CPUSec - b.CPUSec
+		if deliveries > 0 {
+			m["cpu_s_per_m_"+name] = (a.CPUSec - b.CPUSec) * 1e6 / float64(deliveries)
+		}
 	}
 }
 

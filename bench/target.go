@@ -210,6 +210,8 @@ type TargetOptions struct {
 	CPUs          string // taskset list for the server, "" = no pinning
 	Workers       int    // event loops / worker processes, 0 = NumCPU
 	HistorySize   int
+	// Cluster configures the cluster targets (comet-cluster, ...).
+	Cluster ClusterOptions
 }
 
 // CometTarget runs bin/comet.
@@ -249,6 +251,8 @@ func servesHTTPTransports(t Target) bool {
 	case *Process:
 		return t.HTTPTransports
 	case *External:
+		return t.HTTPTransports
+	case *Cluster:
 		return t.HTTPTransports
 	}
 	return false

@@ -1,11 +1,13 @@
 // Command cometbench measures Comet side by side with peers (the floor: one
 // write(2) per subscriber per message from one thread; a
 // goroutine-per-connection gorilla/websocket baseline; nchan; Centrifugo)
-// using one load generator. See docs/BENCHMARKS.md.
+// using one load generator, and clusters of each on Redis behind nginx. See
+// docs/BENCHMARKS.md.
 //
 //	cometbench -targets comet,floor,nchan -scenarios broadcast,room -pin
 //	cometbench -targets comet,baseline -scenarios idle,broadcast
 //	cometbench -target comet=127.0.0.1:8080 -scenarios broadcast
+//	cometbench -targets comet-cluster,centrifugo-cluster -scenarios broadcast,room -broadcast-subs 10000
 //	cometbench render results/20260101-120000
 package main
 
@@ -46,14 +48,14 @@ func main() {
 			res, err := bench.Render(os.Args[2])
 			fatal(err)
 			bench.WriteTable(os.Stdout, res)
-			bench.WriteRatios(os.Stdout, res, "comet")
+			bench.WriteRatios(os.Stdout, res, bench.RefTarget(res))
 			return
 		}
 	}
 	var (
 		cfg       bench.Config
 		o         bench.TargetOptions
-		targets   = flag.String("targets", "comet,floor,baseline,nchan,centrifugo", "targets to run, comma separated (peers not installed are skipped with a note)")
+		targets   = flag.String("targets", "comet,floor,baseline,nchan,centrifugo", "targets to run, comma separated (peers not installed are skipped with a note); clusters on Redis behind nginx: comet-cluster, centrifugo-cluster, nchan-cluster")
 		external  = flag.String("target", "", "use a running server instead: name=host:port (Comet protocol)")
 		scenarios = flag.String("scenarios", "connect,idle,broadcast,throughput,room,churn,idle-sse,broadcast-sse,idle-poll,broadcast-poll", "scenarios: "+strings.Join(bench.Scenarios, ","))
 		out       = flag.String("out", "", "results folder (default results/<timestamp>)")
@@ -65,6 +67,10 @@ func main() {
 	flag.StringVar(&o.APIKey, "api-key", "bench-key", "publish API key given to the targets")
 	flag.IntVar(&o.Workers, "server-threads", 0, "event loops / GOMAXPROCS / nginx workers for every target (0 = CPUs available)")
 	flag.IntVar(&o.HistorySize, "history", 100, "messages of history per channel (Comet, nchan, Centrifugo)")
+	flag.IntVar(&o.Cluster.Nodes, "cluster-nodes", 2, "cluster targets: server processes behind the proxy")
+	flag.StringVar(&o.Cluster.RedisFsync, "redis-fsync", "everysec", "cluster targets: Redis appendfsync (always, everysec; empty: no AOF)")
+	flag.StringVar(&o.Cluster.RedisBin, "redis-bin", "", "cluster targets: redis-server binary (default /usr/bin/redis-server or PATH)")
+	flag.StringVar(&o.Cluster.CometNginxConf, "nginx-conf", "deploy/nginx/comet.conf", "comet-cluster: the shipped nginx config it runs behind")
 	flag.IntVar(&cfg.ConnsPerWorker, "conns-per-worker", 5000, "client sockets per worker process (<= 19,900)")
 	flag.IntVar(&cfg.PayloadSize, "payload", 64, "published message size in bytes")
 	flag.IntVar(&cfg.ConnectConns, "connect-conns", 5000, "connect: connections")
@@ -122,7 +128,7 @@ func main() {
 	fmt.Printf("cometbench %s -> %s\n%s\n", strings.Join(os.Args[1:], " "), cfg.OutDir, strings.Join(cfg.Notes, "\n"))
 	results, err := bench.Run(ctx, cfg)
 	bench.WriteTable(os.Stdout, results)
-	bench.WriteRatios(os.Stdout, results, "comet")
+	bench.WriteRatios(os.Stdout, results, bench.RefTarget(results))
 	fatal(err)
 }
 
