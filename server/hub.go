@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/comet-im/comet/conn"
-	"github.com/comet-im/comet/protocol"
 )
 
 // The loop's hub: for each channel with local subscribers, the list of
@@ -15,6 +14,9 @@ type localChannel struct {
 	name string
 	it   *interest
 	subs []localSub
+	// batchGen and batchAt group a drain's messages by channel (cork.go).
+	batchGen uint32
+	batchAt  int32
 }
 
 // localSub is one subscription; ref indexes the matching entry in s.subs.
@@ -140,23 +142,10 @@ func (l *loop) deliver(m *message) {
 			// Answered once the whole batch is in, so one answer carries
 			// every message that arrived together.
 			s.markReady()
-		case m.pub.Seq == 0: // ephemeral: live only, no position
-			if !s.own(m) {
-				s.transport().write(s, m)
-				s.countWrite(m)
-				written++
-			}
-		case s.own(m):
-			// The connection that published it: not sent back (unless it
-			// asked with echo), but its position moves past it.
-			s.pass(ss, m)
 		default:
-			switch s.take(ss, m) {
-			case protocol.LiveDeliver, protocol.LiveAdopt:
-				written++
-			case protocol.LiveGap:
-				l.gaps = append(l.gaps, gapAt{s, lc.name})
-			}
+			// The connection that published it is not sent it back (unless
+			// it asked with echo), but its position moves past it.
+			l.offer(s, ss, m, &written)
 		}
 		if !s.isGone() && s.State() != conn.StateClosed && s.overBudget() {
 			l.slow = append(l.slow, s)
@@ -170,8 +159,13 @@ func (l *loop) deliver(m *message) {
 	}
 	l.stats.delivered.add(int64(written))
 	l.stats.publishSent()
-	// Closing and resyncing edit subscriber lists, so they wait until the
-	// walk is done.
+	l.afterDelivery()
+}
+
+// afterDelivery closes the slow consumers and resyncs the gaps a delivery
+// found: closing and resyncing edit subscriber lists, so they wait until
+// the walk is done.
+func (l *loop) afterDelivery() {
 	for _, s := range l.slow {
 		s.end(conn.ReasonSlowConsumer)
 	}

@@ -37,13 +37,23 @@ type loop struct {
 	presenceAt int64
 
 	// Scratch, reused by one handler at a time.
-	replyBuf  []byte // replies
-	scratch   []byte // query values, poll message lists
-	body      []byte // poll and open bodies
-	line      []byte // per-subscriber lines (SSE id, iframe script)
-	hdr       []byte // extra header lines
-	epoch     []byte // empty epochs
-	iov       [2][]byte
+	replyBuf []byte // replies
+	scratch  []byte // query values, poll message lists
+	body     []byte // poll and open bodies
+	line     []byte // per-subscriber lines (SSE id, iframe script)
+	hdr      []byte // extra header lines
+	epoch    []byte // empty epochs
+	iov      [2][]byte
+	// Coalesced writes (cork.go): the session being corked, its queued
+	// output, and the grouping of a drain's messages by channel.
+	cork      *session
+	corkParts []corkPart
+	corkIov   [][]byte
+	arena     []byte
+	batchGen  uint32
+	groups    []msgGroup
+	batchLC   []*localChannel
+	batchFlat []*message
 	positions []protocol.Requested
 	tokens    []auth.SubscriptionToken
 	targets   []string
@@ -151,9 +161,7 @@ func (l *loop) drain() {
 		r.next = nil
 		l.complete(r)
 	}
-	for _, m := range batch {
-		l.deliver(m)
-	}
+	l.deliverBatch(batch)
 	l.answerReadyPolls(batch)
 	clear(batch) // drop references so history alone keeps messages alive
 	l.mu.Lock()

@@ -59,7 +59,7 @@ var transports = [kindCount]transport{
 func (s *session) transport() *transport { return &transports[s.kind] }
 
 // writeFrame: the shared WebSocket frame.
-func writeFrame(s *session, m *message) { _, _ = s.gc.Write(m.frame) }
+func writeFrame(s *session, m *message) { s.emit(m.frame) }
 
 // wsControl: a text frame.
 func wsControl(_ *session, dst, json []byte) []byte {
@@ -70,9 +70,14 @@ func wsControl(_ *session, dst, json []byte) []byte {
 // the shared event, in one writev.
 func writeSSE(s *session, m *message) {
 	l := s.loop
-	l.iov[0] = s.appendSSEID(l.line[:0])
-	l.iov[1] = m.sseEvent()
-	l.line = l.iov[0]
+	l.line = s.appendSSEID(l.line[:0])
+	if l.cork == s {
+		s.emitCopy(l.line)
+		s.emit(m.sseEvent())
+		return
+	}
+	l.iov[0], l.iov[1] = l.line, m.sseEvent()
+	l.stats.wrote(len(l.iov[0]) + len(l.iov[1]))
 	_, _ = s.gc.Writev(l.iov[:2])
 }
 
@@ -85,7 +90,7 @@ func sseControl(s *session, dst, json []byte) []byte {
 }
 
 // writeChunk: the shared chunk.
-func writeChunk(s *session, m *message) { _, _ = s.gc.Write(m.streamChunk()) }
+func writeChunk(s *session, m *message) { s.emit(m.streamChunk()) }
 
 // chunkControl: one chunk holding one line.
 func chunkControl(_ *session, dst, json []byte) []byte { return appendChunk(dst, json, '\n') }
@@ -95,7 +100,7 @@ func chunkControl(_ *session, dst, json []byte) []byte { return appendChunk(dst,
 func writeScript(s *session, m *message) {
 	l := s.loop
 	l.line = s.appendScript(l.line[:0], m.htmlSafe())
-	_, _ = s.gc.Write(l.line)
+	s.emitCopy(l.line)
 }
 
 // scriptControl: a script element; json is made HTML-safe first.
@@ -149,7 +154,6 @@ func (s *session) take(ss *sessionSub, m *message) protocol.Live {
 	case protocol.LiveDeliver:
 		ss.epoch, ss.seq = m.pub.Epoch, m.pub.Seq
 		s.transport().write(s, m)
-		s.countWrite(m)
 	}
 	return step
 }
@@ -183,6 +187,5 @@ func (s *session) tellEpoch(channel, epoch string) {
 	l := s.loop
 	l.body = protocol.AppendEpochEvent(l.body[:0], channel, epoch)
 	l.line = ev(s, l.line[:0], l.body)
-	_, _ = s.gc.Write(l.line)
-	l.stats.wrote(len(l.line))
+	s.emitCopy(l.line)
 }

@@ -1,0 +1,212 @@
+package server
+
+import (
+	"github.com/comet-im/comet/conn"
+	"github.com/comet-im/comet/protocol"
+)
+
+// Coalesced writes (issue 15). When several messages of one channel come
+// in one drain of the mailbox (a busy room: publishes that arrived
+// together), each subscriber gets them in one writev instead of one
+// write(2) per message: the kernel's per-call cost, most of a delivery's
+// time, is paid once per subscriber per batch. Nothing waits to fill a
+// batch: a drain delivers what is already there, so an idle loop adds no
+// latency, and a message alone in its drain takes the direct path. Order
+// per channel is kept; the outbound budget applies to the whole batch
+// (checked after the writev).
+//
+// While the loop corks a session (l.cork), everything the fan-out would
+// write to it is queued instead: shared bytes as they are, per-session
+// bytes (SSE id lines, iframe scripts, epoch events) copied into the
+// loop's arena, since the scratch they are built in is reused by the next
+// message.
+
+// corkPart is one piece of a corked session's output: shared bytes, or a
+// range of the loop's arena.
+type corkPart struct {
+	shared   []byte
+	off, end int
+}
+
+// maxCorkParts bounds one writev (the kernel's IOV_MAX is 1024).
+const maxCorkParts = 512
+
+// emit hands shared bytes to s's socket, or queues them while s is corked.
+func (s *session) emit(b []byte) {
+	l := s.loop
+	l.stats.wrote(len(b))
+	if l.cork == s {
+		l.corkParts = append(l.corkParts, corkPart{shared: b})
+		l.flushFull()
+		return
+	}
+	_, _ = s.gc.Write(b)
+}
+
+// emitCopy is emit for bytes in loop scratch: corked, they are copied.
+func (s *session) emitCopy(b []byte) {
+	l := s.loop
+	if l.cork != s {
+		s.emit(b)
+		return
+	}
+	l.stats.wrote(len(b))
+	off := len(l.arena)
+	l.arena = append(l.arena, b...)
+	l.corkParts = append(l.corkParts, corkPart{off: off, end: len(l.arena)})
+	l.flushFull()
+}
+
+// flushFull writes what a corked session has queued once it fills a
+// writev, and goes on corking.
+func (l *loop) flushFull() {
+	if len(l.corkParts) >= maxCorkParts {
+		s := l.cork
+		l.uncork()
+		l.cork = s
+	}
+}
+
+// uncork writes what the corked session has queued, in one writev.
+func (l *loop) uncork() {
+	s := l.cork
+	l.cork = nil
+	if len(l.corkParts) == 0 {
+		return
+	}
+	iov := l.corkIov[:0]
+	for _, p := range l.corkParts {
+		if p.shared != nil {
+			iov = append(iov, p.shared)
+		} else {
+			iov = append(iov, l.arena[p.off:p.end])
+		}
+	}
+	if !s.isGone() {
+		_, _ = s.gc.Writev(iov)
+	}
+	clear(iov)
+	clear(l.corkParts)
+	l.corkIov, l.corkParts, l.arena = iov[:0], l.corkParts[:0], l.arena[:0]
+	if cap(l.arena) > 1<<20 {
+		l.arena = nil // a burst of large per-session lines: do not keep it
+	}
+}
+
+// msgGroup is the messages of one channel in one drain.
+type msgGroup struct {
+	lc       *localChannel
+	start, n int
+}
+
+// deliverBatch delivers a drain's messages, grouped by channel (each
+// channel's in order): a channel with one message takes the direct path,
+// one with several is written to each subscriber in one writev.
+func (l *loop) deliverBatch(batch []*message) {
+	if len(batch) == 1 {
+		l.deliver(batch[0])
+		return
+	}
+	l.batchGen++
+	groups := l.groups[:0]
+	lcs := l.batchLC[:0]
+	for _, m := range batch {
+		lc := l.hub[m.pub.Channel]
+		lcs = append(lcs, lc)
+		if lc == nil {
+			continue
+		}
+		if lc.batchGen != l.batchGen {
+			lc.batchGen, lc.batchAt = l.batchGen, int32(len(groups))
+			groups = append(groups, msgGroup{lc: lc})
+		}
+		groups[lc.batchAt].n++
+	}
+	off := 0
+	for i := range groups {
+		groups[i].start, off = off, off+groups[i].n
+		groups[i].n = 0
+	}
+	flat := l.batchFlat[:0]
+	flat = append(flat, make([]*message, off)...)
+	for i, m := range batch {
+		if lc := lcs[i]; lc != nil {
+			g := &groups[lc.batchAt]
+			flat[g.start+g.n] = m
+			g.n++
+		}
+	}
+	for _, g := range groups {
+		if g.n == 1 {
+			l.deliver(flat[g.start])
+		} else {
+			l.deliverMany(g.lc, flat[g.start:g.start+g.n])
+		}
+	}
+	clear(flat)
+	clear(lcs)
+	clear(groups)
+	l.batchFlat, l.batchLC, l.groups = flat[:0], lcs[:0], groups[:0]
+}
+
+// deliverMany writes several messages of one channel to each of its local
+// subscribers, one writev per subscriber.
+func (l *loop) deliverMany(lc *localChannel, msgs []*message) {
+	written := 0
+	for i := 0; i < len(lc.subs); {
+		s := lc.subs[i].s
+		ss := &s.subs[lc.subs[i].ref]
+		switch {
+		case ss.join != nil:
+			for _, m := range msgs {
+				ss.join.hold(m)
+			}
+		case s.kind == kindPoll:
+			s.markReady()
+		default:
+			l.cork = s
+			for _, m := range msgs {
+				if !l.offer(s, ss, m, &written) {
+					break // a gap: the resync reads the rest
+				}
+			}
+			l.uncork()
+		}
+		if !s.isGone() && s.State() != conn.StateClosed && s.overBudget() {
+			l.slow = append(l.slow, s)
+		}
+		// A failed write closes the connection at once (OnClose from inside
+		// Writev swap-removes s from lc.subs): see deliver.
+		if i < len(lc.subs) && lc.subs[i].s == s {
+			i++
+		}
+	}
+	l.stats.delivered.add(int64(written))
+	for range msgs {
+		l.stats.publishSent()
+	}
+	l.afterDelivery()
+}
+
+// offer gives one live message to a streaming subscription: written,
+// passed (its own), skipped, or a gap noted. false after a gap.
+func (l *loop) offer(s *session, ss *sessionSub, m *message, written *int) bool {
+	switch {
+	case m.pub.Seq == 0: // ephemeral: live only, no position
+		if !s.own(m) {
+			s.transport().write(s, m)
+			*written++
+		}
+	case s.own(m):
+		s.pass(ss, m)
+	default:
+		switch s.take(ss, m) {
+		case protocol.LiveDeliver, protocol.LiveAdopt:
+			*written++
+		case protocol.LiveGap:
+			l.gaps = append(l.gaps, gapAt{s, ss.lc.name})
+			return false
+		}
+	}
+	return true
+}
