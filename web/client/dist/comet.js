@@ -154,11 +154,14 @@ function fatalClose(code) {
 
 /**
  * needsToken reports whether a close code or HTTP status asks for a new
- * token before the next try: 4401 (expired) or HTTP 401.
+ * token before the next try: 4401 (expired), 4501 (invalid: a node that
+ * restarted with new keys, as demo mode does) or HTTP 401. With getToken
+ * the client gets a new one and tries again (with backoff); without, 4501
+ * is final.
  * @param {number | undefined} code
  */
 function needsToken(code) {
-  return code === 4401 || code === 401;
+  return code === 4401 || code === 4501 || code === 401;
 }
 
 /** @type {Record<number, string>} */
@@ -2652,9 +2655,12 @@ class Connection extends Receiver {
     const ev = { transport: t.name, reason: info.reason, code: info.code };
     this.log('transport closed', ev, 'opened:', t.opened);
     if (needsToken(info.code) && this.options.getToken) {
-      // An expired token: get a new one and come back at once.
+      // A refused token: get a new one and come back (at once when it
+      // expired; with backoff when it was invalid, so a backend that keeps
+      // minting bad tokens is not hammered).
       this.tokenStale = true;
-      this.backoff.reset();
+      if (info.code !== 4501) this.backoff.reset();
+      info = { ...info, fatal: false };
     }
     if (info.fatal) {
       this.setState('closed', null);

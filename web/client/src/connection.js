@@ -250,9 +250,12 @@ export class Connection extends Receiver {
     const ev = { transport: t.name, reason: info.reason, code: info.code };
     this.log('transport closed', ev, 'opened:', t.opened);
     if (needsToken(info.code) && this.options.getToken) {
-      // An expired token: get a new one and come back at once.
+      // A refused token: get a new one and come back (at once when it
+      // expired; with backoff when it was invalid, so a backend that keeps
+      // minting bad tokens is not hammered).
       this.tokenStale = true;
-      this.backoff.reset();
+      if (info.code !== 4501) this.backoff.reset();
+      info = { ...info, fatal: false };
     }
     if (info.fatal) {
       this.setState('closed', null);

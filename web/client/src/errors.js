@@ -67,11 +67,14 @@ export function fatalClose(code) {
 
 /**
  * needsToken reports whether a close code or HTTP status asks for a new
- * token before the next try: 4401 (expired) or HTTP 401.
+ * token before the next try: 4401 (expired), 4501 (invalid: a node that
+ * restarted with new keys, as demo mode does) or HTTP 401. With getToken
+ * the client gets a new one and tries again (with backoff); without, 4501
+ * is final.
  * @param {number | undefined} code
  */
 export function needsToken(code) {
-  return code === 4401 || code === 401;
+  return code === 4401 || code === 4501 || code === 401;
 }
 
 /** @type {Record<number, string>} */
