@@ -98,3 +98,12 @@ func TestBrowserOffline(t *testing.T) {
 	}()
 	runClient(t, dir, browserEnv(t, first, "COMET_CONTROL_DIR="+ctl), nil, "node", "offline.mjs")
 }
+
+// TestBrowserReload: with persist, a page reload resumes from the saved
+// positions: what was published during the reload arrives once.
+func TestBrowserReload(t *testing.T) {
+	t.Parallel()
+	dir := requireBrowser(t)
+	srv := startServer(t, "-api-key", apiKey)
+	runClient(t, dir, browserEnv(t, srv), nil, "node", "reload.mjs")
+}
