@@ -80,7 +80,7 @@ func TestBrowserChat(t *testing.T) {
 	srv := startServer(t, "-api-key", apiKey)
 	shot := filepath.Join(artifactDir(t), "demo.png")
 	_ = os.Remove(shot)
-	runClient(t, dir, browserEnv(t, srv, "COMET_SCREENSHOT="+shot), nil, "node", "chat.mjs")
+	runBrowser(t, dir, browserEnv(t, srv, "COMET_SCREENSHOT="+shot), "chat.mjs")
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)
@@ -103,7 +103,7 @@ func TestBrowserFallback(t *testing.T) {
 	t.Parallel()
 	dir := requireBrowser(t)
 	srv := startServer(t, "-api-key", apiKey, "-no-websocket")
-	runClient(t, dir, browserEnv(t, srv), nil, "node", "fallback.mjs")
+	runBrowser(t, dir, browserEnv(t, srv), "fallback.mjs")
 }
 
 // TestBrowserClient: comet.js on its own: the heartbeat watchdog replaces
@@ -116,7 +116,7 @@ func TestBrowserClient(t *testing.T) {
 	t.Parallel()
 	dir := requireBrowser(t)
 	srv := startServer(t, "-api-key", apiKey, "-history-size", "100")
-	runClient(t, dir, browserEnv(t, srv), nil, "node", "client.mjs")
+	runBrowser(t, dir, browserEnv(t, srv), "client.mjs")
 }
 
 // TestBrowserRestart: a server restart in the middle of a conversation,
@@ -183,7 +183,7 @@ func TestBrowserRestart(t *testing.T) {
 		}
 		writeControl(ctl, "started", err)
 	}()
-	runClient(t, dir, browserEnv(t, first, "COMET_CONTROL_DIR="+ctl), nil, "node", "restart.mjs")
+	runBrowser(t, dir, browserEnv(t, first, "COMET_CONTROL_DIR="+ctl), "restart.mjs")
 	mu.Lock()
 	defer mu.Unlock()
 	if second == nil {

@@ -8,10 +8,16 @@ package e2e
 // test/browser; see browser_test.go for the harness.
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestBrowserShared: eight tabs of one origin on forced long-poll receive
@@ -22,7 +28,7 @@ func TestBrowserShared(t *testing.T) {
 	t.Parallel()
 	dir := requireBrowser(t)
 	srv := startServer(t, "-auth", "demo", "-api-key", apiKey)
-	runClient(t, dir, browserEnv(t, srv), nil, "node", "shared.mjs")
+	runBrowser(t, dir, browserEnv(t, srv), "shared.mjs")
 }
 
 // TestBrowserCrossOrigin: a page served from another loopback origin
@@ -37,7 +43,7 @@ func TestBrowserCrossOrigin(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startServer(t, "-auth", "demo", "-api-key", apiKey, "-allowed-origins", fmt.Sprintf("http://127.0.0.1:%d", port))
-	runClient(t, dir, browserEnv(t, srv, fmt.Sprintf("COMET_PAGE_PORT=%d", port)), nil, "node", "crossorigin.mjs")
+	runBrowser(t, dir, browserEnv(t, srv, fmt.Sprintf("COMET_PAGE_PORT=%d", port)), "crossorigin.mjs")
 }
 
 // TestBrowserOffline: a message typed in the demo while the server is
@@ -96,7 +102,7 @@ func TestBrowserOffline(t *testing.T) {
 		}
 		writeControl(ctl, "started", err)
 	}()
-	runClient(t, dir, browserEnv(t, first, "COMET_CONTROL_DIR="+ctl), nil, "node", "offline.mjs")
+	runBrowser(t, dir, browserEnv(t, first, "COMET_CONTROL_DIR="+ctl), "offline.mjs")
 }
 
 // TestBrowserReload: with persist, a page reload resumes from the saved
@@ -105,5 +111,37 @@ func TestBrowserReload(t *testing.T) {
 	t.Parallel()
 	dir := requireBrowser(t)
 	srv := startServer(t, "-api-key", apiKey)
-	runClient(t, dir, browserEnv(t, srv), nil, "node", "reload.mjs")
+	runBrowser(t, dir, browserEnv(t, srv), "reload.mjs")
+}
+
+// browserTimeout bounds a browser script: several chromium windows on a
+// loaded 2-core machine take longer than the 45 s of other clients.
+const browserTimeout = 120 * time.Second
+
+// runBrowser is runClient (e2e_test.go) with browserTimeout.
+func runBrowser(t *testing.T, dir string, env []string, script string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", script)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("node %s: timed out after %s\n%s", script, browserTimeout, &out)
+	}
+	if err != nil {
+		t.Fatalf("node %s: %v\n%s", script, err, &out)
+	}
+	t.Logf("node %s passed in %s", script, time.Since(start).Round(time.Millisecond))
+	if testing.Verbose() {
+		t.Logf("output:\n%s", &out)
+	}
 }
