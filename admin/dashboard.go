@@ -57,6 +57,7 @@ func (d *Dashboard) routes(mux *http.ServeMux, guard func(http.Handler) http.Han
 	mux.Handle("GET /dashboard", file("dashboard.html", "text/html; charset=utf-8"))
 	mux.Handle("GET /dashboard/app.js", file("dashboard.js", "text/javascript; charset=utf-8"))
 	mux.Handle("GET /dashboard/app.css", file("dashboard.css", "text/css; charset=utf-8"))
+	mux.Handle("GET /dashboard/icon.svg", file("icon.svg", "image/svg+xml"))
 	mux.Handle("GET /dashboard/feed", guard(http.HandlerFunc(d.feed)))
 }
 

@@ -80,8 +80,10 @@ func RunFeed(ctx context.Context, c FeedConfig) {
 		m := feedMessage(st, prev, now.Sub(prevAt))
 		m.Time = now.UnixMilli()
 		tctx, cancel := context.WithTimeout(ctx, c.Interval)
-		if top, err := c.TopChannels(tctx, c.Top); err == nil {
-			m.Top = top
+		// One more than shown, for the feed's own channel, which is left
+		// out: its subscribers are dashboards.
+		if top, err := c.TopChannels(tctx, min(c.Top+1, server.MaxTopChannels)); err == nil {
+			m.Top = withoutChannel(top, c.Channel, c.Top)
 		}
 		cancel()
 		prev, prevAt = st, now
@@ -131,4 +133,15 @@ func feedMessage(st, prev server.Stats, d time.Duration) FeedMessage {
 		Draining:    st.Draining,
 		Top:         []server.ChannelCount{},
 	}
+}
+
+// withoutChannel drops ch from top and keeps at most n entries.
+func withoutChannel(top []server.ChannelCount, ch string, n int) []server.ChannelCount {
+	out := top[:0]
+	for _, c := range top {
+		if c.Channel != ch && len(out) < n {
+			out = append(out, c)
+		}
+	}
+	return out
 }

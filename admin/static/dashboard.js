@@ -51,6 +51,7 @@ function render(m) {
   $("out-rate").textContent = bytes(m.out_rate);
   $("refused").textContent = fmt(m.refused);
   $("updated").textContent = "updated " + new Date(m.t).toLocaleTimeString("en-GB");
+  document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
 
   const tb = $("transports").tBodies[0];
   tb.replaceChildren();
