@@ -9,10 +9,10 @@ import (
 // Counting stays off the hot path: every loop counts its own events in
 // counters only it writes (a load and a store, no locked read-modify-write
 // and no shared cache line between loops), and Stats sums them when
-// somebody asks (a Prometheus scrape, the dashboard feed). The bytes of a
-// fan-out are added to a plain loop-owned total and published to its
-// counter once per delivery batch and once per tick, so a delivery costs
-// one add to memory the loop already owns. Node-wide counters for rarer
+// somebody asks (a Prometheus scrape, the dashboard feed). Bytes sent are
+// added to a plain loop-owned total and published to their counter once
+// per delivery batch and once per tick, so a delivery costs one add to
+// memory the loop already owns. Node-wide counters for rarer
 // events (publishes, parked polls, reloads) are atomics.
 
 // counter is a count with one writer, its loop: it is stored, not added
@@ -47,14 +47,13 @@ type loopStats struct {
 	subscriptions counter
 }
 
-// wrote counts n bytes handed to a socket outside the fan-out (replies,
-// heads, close frames) and publishes the total.
-func (ls *loopStats) wrote(n int) {
-	ls.sent += int64(n)
-	ls.bytesOut.v.Store(ls.sent)
-}
+// wrote counts n bytes handed to a socket. It is a plain add to the
+// loop's own total, on the fan-out's path as much as for replies; the
+// total becomes visible to Stats at publishSent (the end of a delivery
+// batch, and every tick), so a scrape lags by at most one tick.
+func (ls *loopStats) wrote(n int) { ls.sent += int64(n) }
 
-// publishSent makes the bytes counted in the fan-out visible to Stats.
+// publishSent makes the bytes counted so far visible to Stats.
 func (ls *loopStats) publishSent() { ls.bytesOut.v.Store(ls.sent) }
 
 // serverStats are node-wide counters bumped off the hot path.
