@@ -23,6 +23,12 @@ func TestZeroAllocs(t *testing.T) {
 	query := []byte("uid=42&since=1700000000123&ch=news%2Fsports")
 	chunked := []byte("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
 	utf8Text := []byte("plain ascii, then κόσμε and 世界 and 🌍")
+	chat := []byte(`{"op":"msg","ch":"room:42","seq":1017,"t":1700000000123,"from":"alice","data":{"text":"see you at 8, bring the slides"}}`)
+	chatDeflated := AppendDeflate(nil, chat)
+	var extReq Request
+	if _, err := ParseRequest([]byte("GET /ws HTTP/1.1\r\nHost: h\r\nSec-WebSocket-Extensions: x-webkit-deflate-frame, permessage-deflate; client_max_window_bits\r\n\r\n"), &extReq, Limits{}); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name string
@@ -79,6 +85,20 @@ func TestZeroAllocs(t *testing.T) {
 				t.Fatal("invalid")
 			}
 		}},
+		{"AppendDeflate/chat", func() { _ = AppendDeflate(dst[:0], chat) }},
+		{"AppendDeflate/70000B", func() { _ = AppendDeflate(dst[:0], payload) }},
+		{"AppendDeflateFrame/chat", func() { _ = AppendDeflateFrame(dst[:0], ws.OpText, chat) }},
+		{"AppendInflate/chat", func() {
+			if _, err := AppendInflate(dst[:0], chatDeflated, 1<<10); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"NegotiateDeflate", func() {
+			if _, ok := NegotiateDeflate(&extReq); !ok {
+				t.Fatal("declined")
+			}
+		}},
+		{"AppendUpgradeResponseDeflate", func() { _ = AppendUpgradeResponseDeflate(dst[:0], key, DeflateParams{ServerMaxWindowBits: 12}) }},
 	}
 	for _, tc := range tests {
 		if n := testing.AllocsPerRun(100, tc.fn); n != 0 {

@@ -63,4 +63,14 @@ var (
 	// ErrCloseReasonUTF8 reports a close reason that is not valid UTF-8
 	// (close 1007, RFC 6455 §8.1).
 	ErrCloseReasonUTF8 = errors.New("codec: close reason is not valid utf-8")
+
+	// ErrInflateTooLarge reports a compressed message that inflates past
+	// its limit (close 1009, RFC 6455 §7.4.1).
+	ErrInflateTooLarge = errors.New("codec: inflated message too large")
+
+	// ErrBadDeflate reports a compressed message that is not valid DEFLATE
+	// data (close 1007, "data within a message that was not consistent
+	// with the type of the message", RFC 6455 §7.4.1: RFC 7692 names no
+	// code of its own).
+	ErrBadDeflate = errors.New("codec: invalid compressed data")
 )

@@ -112,3 +112,14 @@ func AppendUpgradeResponse(dst, key []byte) []byte {
 	dst = AppendAcceptKey(dst, key)
 	return append(dst, "\r\n\r\n"...)
 }
+
+// AppendUpgradeResponseDeflate appends the 101 response for key that also
+// accepts permessage-deflate as p (RFC 6455 §9.1, RFC 7692 §7.1): the
+// AppendUpgradeResponse head with a Sec-WebSocket-Extensions field.
+func AppendUpgradeResponseDeflate(dst, key []byte, p DeflateParams) []byte {
+	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	dst = AppendAcceptKey(dst, key)
+	dst = append(dst, "\r\nSec-WebSocket-Extensions: "...)
+	dst = AppendDeflateExtension(dst, p)
+	return append(dst, "\r\n\r\n"...)
+}

@@ -36,6 +36,7 @@ const (
 	ReasonForbidden               // 4503 / 403: not allowed; do not reconnect
 	ReasonTokenMissing            // 4500 / 401: credentials required; get them, then connect
 	ReasonAuthUnavailable         // 4450 / 503: the auth backend is down; reconnect later
+	ReasonBadCompression          // 1007: a compressed message that is not valid DEFLATE data
 
 	// ReasonCount is the number of reasons, for tables indexed by Reason.
 	ReasonCount
@@ -62,6 +63,7 @@ var reasonNames = [...]string{
 	ReasonForbidden:        "forbidden",
 	ReasonTokenMissing:     "token required",
 	ReasonAuthUnavailable:  "auth unavailable",
+	ReasonBadCompression:   "invalid compressed data",
 }
 
 func (r Reason) String() string {
@@ -95,7 +97,7 @@ func (r Reason) WSCode() ws.StatusCode {
 		return ws.StatusProtocolError
 	case ReasonUnsupported:
 		return ws.StatusUnsupportedData
-	case ReasonBadUTF8:
+	case ReasonBadUTF8, ReasonBadCompression:
 		return ws.StatusInvalidFramePayloadData
 	case ReasonPolicy:
 		return ws.StatusPolicyViolation

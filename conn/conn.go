@@ -109,11 +109,17 @@ type Conn struct {
 	utf8 codec.UTF8Validator
 	// mask is the streamed data frame's masking key.
 	mask [4]byte
+	// deflate is what permessage-deflate allows on this connection; it
+	// fills padding, so a deflate connection is no larger than another.
+	deflate deflateMode
 	// need is how many buffered bytes the next step needs; the owner may
 	// skip Feed until that many are available.
 	need int32
 	// messages counts the data messages and chunked requests begun.
 	messages uint32
+	// compressed says the data message being received has RSV1 set: its
+	// frames are collected whole and inflated at its end.
+	compressed bool
 	// left is the streamed data frame's payload still to come; 0 between
 	// frames.
 	left int64
@@ -332,6 +338,21 @@ func (c *Conn) Upgrade(env *Env, key []byte) {
 	env.Out = codec.AppendUpgradeResponse(env.Out, key)
 	c.state = StateWebSocket
 	c.wsState = ws.StateServerSide
+}
+
+// UpgradeDeflate is Upgrade accepting permessage-deflate as p, the result
+// of codec.NegotiateDeflate on the current request: the 101 carries the
+// Sec-WebSocket-Extensions answer, the connection accepts compressed
+// messages (RSV1) from the client, and, when p.FullWindow(), Deflate
+// reports true and WriteMessage compresses what is worth compressing.
+func (c *Conn) UpgradeDeflate(env *Env, key []byte, p codec.DeflateParams) {
+	env.Out = codec.AppendUpgradeResponseDeflate(env.Out, key, p)
+	c.state = StateWebSocket
+	c.wsState = ws.StateServerSide
+	c.deflate = deflateIn
+	if p.FullWindow() {
+		c.deflate |= deflateOut
+	}
 }
 
 // Park suspends request processing: the Handler answers later, from

@@ -34,6 +34,9 @@ type feedCase struct {
 	state  State
 	reason Reason
 	bug    string // a reported bug: the row states the fixed behaviour and is skipped
+	// deflate: the handler accepts permessage-deflate and a WebSocket
+	// starting state is reached with an offer.
+	deflate bool
 }
 
 const (
@@ -749,6 +752,7 @@ func TestFeed(t *testing.T) {
 					t.Skip(tc.bug)
 				}
 				hs := newHarness(tc.limits)
+				hs.h.deflate = tc.deflate
 				hs.toState(t, tc.from)
 				for i, st := range tc.steps {
 					buffered := len(hs.buf) + len(st.in)
@@ -788,6 +792,7 @@ func TestFeed(t *testing.T) {
 	}
 	t.Run("http", func(t *testing.T) { run(t, httpCases()) })
 	t.Run("websocket", func(t *testing.T) { run(t, wsCases()) })
+	t.Run("deflate", func(t *testing.T) { run(t, deflateCases()) })
 }
 
 // TestServerClose: a shutdown close waits in StateClosing for the client's
@@ -1028,6 +1033,7 @@ func TestReasonCodes(t *testing.T) {
 		{ReasonForbidden, 4503, 403},
 		{ReasonTokenMissing, 4500, 401},
 		{ReasonAuthUnavailable, 4450, 503},
+		{ReasonBadCompression, 1007, 400},
 	} {
 		if got := tc.r.WSCode(); got != tc.code {
 			t.Errorf("%v.WSCode() = %d, want %d", tc.r, got, tc.code)

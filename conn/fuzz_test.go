@@ -75,58 +75,94 @@ func FuzzFeed(f *testing.F) {
 		if !raw {
 			in = cat(str(upgradeReq), data)
 		}
-
-		whole := newHarness(fuzzLimits)
-		whole.feed(t, in) // feed copies: Feed unmasks in place
-		w := whole.result()
-		checkFeedResult(t, whole, len(in))
-
-		k := int(split) % (len(in) + 1)
-		two := newHarness(fuzzLimits)
-		n1 := two.feed(t, in[:k])
-		// A server skips Feed while fewer than Need() bytes are buffered;
-		// when even the whole input is short of Need(), feeding it must
-		// make no more progress than the first read did.
-		if need := two.c.Need(); need > len(in)-n1 {
-			first := two.result()
-			first.calls = slices.Clone(first.calls)
-			first.out = bytes.Clone(first.out)
-			if len(w.calls) != len(first.calls) || len(w.out) != len(first.out) || w.state != first.state {
-				t.Fatalf("after %d of %d bytes Need() = %d, yet the whole input makes progress:\nfirst %q %q %v\nwhole %q %q %v",
-					k, len(in), need, first.calls, first.out, first.state, w.calls, w.out, w.state)
-			}
-		}
-		two.feed(t, in[k:])
-		checkFeedResult(t, two, len(in))
-		if got := two.result(); !got.equal(w) {
-			t.Fatalf("split at %d of %d differs:\nsplit %q %q %v %v %q\nwhole %q %q %v %v %q", k, len(in),
-				got.calls, got.out, got.state, got.reason, got.leftover,
-				w.calls, w.out, w.state, w.reason, w.leftover)
-		}
-
-		// Many small reads (1 to 16 bytes, as split says), honouring Need()
-		// like the server: payloads and chunked bodies are then consumed
-		// across many reads, with every mask offset and rune cut.
-		size := int(split%16) + 1
-		small := newHarness(fuzzLimits)
-		for off := 0; off < len(in); off += size {
-			piece := in[off:min(off+size, len(in))]
-			if need := small.c.Need(); need > len(small.buf)+len(piece) && off+size < len(in) {
-				small.buf = append(small.buf, piece...)
-				continue
-			}
-			small.feed(t, piece)
-			if small.c.State() == StateClosing && small.c.holdsBuffers() {
-				t.Fatal("closing connection holds a buffer")
-			}
-		}
-		checkFeedResult(t, small, len(in))
-		if got := small.result(); !got.equal(w) {
-			t.Fatalf("reads of %d bytes differ:\nsmall %q %q %v %v %q\nwhole %q %q %v %v %q", size,
-				got.calls, got.out, got.state, got.reason, got.leftover,
-				w.calls, w.out, w.state, w.reason, w.leftover)
-		}
+		fuzzFeed(t, in, split, false)
 	})
+}
+
+// deflateSeeds are FuzzFeedDeflate inputs: frames after upgradeDeflateReq.
+func deflateSeeds() [][]byte {
+	return [][]byte{
+		ztext("hello"),
+		cat(frame(false, codec.RsvDeflate, ws.OpText, rfcHello[:3]), ping("p"), frame(true, 0, ws.OpContinuation, rfcHello[3:])),
+		ztext("echo:" + strings.Repeat("compress me ", 8)),
+		zframe(true, ws.OpBinary, string(make([]byte, 200))),
+		cat(ztext("ok"), text("plain"), frame(true, codec.RsvDeflate, ws.OpText, "\x07\x00")),
+		cat(frame(false, codec.RsvDeflate, ws.OpText, rfcHello[:3]), frame(true, codec.RsvDeflate, ws.OpContinuation, rfcHello[3:])),
+		frame(true, codec.RsvDeflate, ws.OpPing, "p"),
+		cat(ztext("bye"), closeCode(1000, ""), ztext("late")),
+		ztext("κόσμε \xc3\x28"),
+		cat(frame(false, codec.RsvDeflate, ws.OpText, rfcHello+"\x00\x00\xff\xff"), frame(true, 0, ws.OpContinuation, "\x00")),
+	}
+}
+
+// FuzzFeedDeflate is FuzzFeed on a connection that negotiated
+// permessage-deflate: the same checks, compressed frames allowed in the
+// output, and no message over MaxMessageBytes, however it was compressed.
+func FuzzFeedDeflate(f *testing.F) {
+	for i, s := range deflateSeeds() {
+		f.Add(s, uint16(i*7))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, split uint16) {
+		fuzzFeed(t, cat(str(upgradeDeflateReq), data), split, true)
+	})
+}
+
+// fuzzFeed feeds in whole, in two reads split at split, and in reads of
+// 1 to 16 bytes, and requires the same outcome each way.
+func fuzzFeed(t *testing.T, in []byte, split uint16, deflate bool) {
+	whole := newHarness(fuzzLimits)
+	whole.h.deflate = deflate
+	whole.feed(t, in) // feed copies: Feed unmasks in place
+	w := whole.result()
+	checkFeedResult(t, whole, len(in))
+
+	k := int(split) % (len(in) + 1)
+	two := newHarness(fuzzLimits)
+	two.h.deflate = deflate
+	n1 := two.feed(t, in[:k])
+	// A server skips Feed while fewer than Need() bytes are buffered;
+	// when even the whole input is short of Need(), feeding it must
+	// make no more progress than the first read did.
+	if need := two.c.Need(); need > len(in)-n1 {
+		first := two.result()
+		first.calls = slices.Clone(first.calls)
+		first.out = bytes.Clone(first.out)
+		if len(w.calls) != len(first.calls) || len(w.out) != len(first.out) || w.state != first.state {
+			t.Fatalf("after %d of %d bytes Need() = %d, yet the whole input makes progress:\nfirst %q %q %v\nwhole %q %q %v",
+				k, len(in), need, first.calls, first.out, first.state, w.calls, w.out, w.state)
+		}
+	}
+	two.feed(t, in[k:])
+	checkFeedResult(t, two, len(in))
+	if got := two.result(); !got.equal(w) {
+		t.Fatalf("split at %d of %d differs:\nsplit %q %q %v %v %q\nwhole %q %q %v %v %q", k, len(in),
+			got.calls, got.out, got.state, got.reason, got.leftover,
+			w.calls, w.out, w.state, w.reason, w.leftover)
+	}
+
+	// Many small reads (1 to 16 bytes, as split says), honouring Need()
+	// like the server: payloads and chunked bodies are then consumed
+	// across many reads, with every mask offset and rune cut.
+	size := int(split%16) + 1
+	small := newHarness(fuzzLimits)
+	small.h.deflate = deflate
+	for off := 0; off < len(in); off += size {
+		piece := in[off:min(off+size, len(in))]
+		if need := small.c.Need(); need > len(small.buf)+len(piece) && off+size < len(in) {
+			small.buf = append(small.buf, piece...)
+			continue
+		}
+		small.feed(t, piece)
+		if small.c.State() == StateClosing && small.c.holdsBuffers() {
+			t.Fatal("closing connection holds a buffer")
+		}
+	}
+	checkFeedResult(t, small, len(in))
+	if got := small.result(); !got.equal(w) {
+		t.Fatalf("reads of %d bytes differ:\nsmall %q %q %v %v %q\nwhole %q %q %v %v %q", size,
+			got.calls, got.out, got.state, got.reason, got.leftover,
+			w.calls, w.out, w.state, w.reason, w.leftover)
+	}
 }
 
 // checkFeedResult checks what holds after any input of n bytes.
@@ -135,7 +171,7 @@ func checkFeedResult(t *testing.T, hs *harness, n int) {
 	if len(hs.buf) > n {
 		t.Fatalf("leftover %d bytes of %d", len(hs.buf), n)
 	}
-	if _, err := renderOutput(hs.env.Out, false); err != nil {
+	if _, err := renderFrames(hs.env.Out, false, hs.c.Deflate()); err != nil {
 		t.Fatalf("malformed output: %v\n%q", err, hs.env.Out)
 	}
 	for _, c := range hs.h.calls {
@@ -177,7 +213,8 @@ func checkFeedResult(t *testing.T, hs *harness, n int) {
 }
 
 // TestWriteSeedCorpus rewrites testdata/fuzz/FuzzFeed/seed-* from
-// feedSeeds when run with -update-seeds.
+// feedSeeds, and testdata/fuzz/FuzzFeedDeflate/seed-* from deflateSeeds,
+// when run with -update-seeds.
 func TestWriteSeedCorpus(t *testing.T) {
 	if !*updateSeeds {
 		t.Skip("run with -update-seeds to rewrite the seed corpus")
@@ -188,6 +225,16 @@ func TestWriteSeedCorpus(t *testing.T) {
 	}
 	for i, s := range feedSeeds() {
 		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nuint16(%d)\nbool(%v)\n", s.data, len(s.data)/2, s.raw)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed-%02d", i)), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir = filepath.Join("testdata", "fuzz", "FuzzFeedDeflate")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range deflateSeeds() {
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nuint16(%d)\n", s, len(s)/2)
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed-%02d", i)), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}

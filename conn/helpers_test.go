@@ -22,10 +22,15 @@ const upgradeReq = "GET /ws HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: web
 const upgrade101 = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 	"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
 
+// upgradeDeflateReq is upgradeReq offering permessage-deflate as Chrome does.
+var upgradeDeflateReq = strings.Replace(upgradeReq, "\r\n\r\n",
+	"\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n", 1)
+
 // fakeHandler records what a Conn hands it and acts on it by path (HTTP)
 // or by payload (WebSocket):
 //
-//	/ws      codec.CheckUpgrade, then Upgrade or Reject (426 with the version)
+//	/ws      codec.CheckUpgrade, then Upgrade or Reject (426 with the version);
+//	         with deflate set, UpgradeDeflate when codec.NegotiateDeflate accepts
 //	/park    Park
 //	/close   Close(ReasonPolicy), no response
 //	/reject  Reject(403)
@@ -35,8 +40,9 @@ const upgrade101 = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nCo
 //	"echo:..."   WriteMessage with the same opcode and payload
 //	other        nothing
 type fakeHandler struct {
-	c     *Conn
-	calls []string
+	c       *Conn
+	calls   []string
+	deflate bool // accept permessage-deflate offers
 }
 
 func (h *fakeHandler) OnRequest(env *Env, req *codec.Request, body []byte) {
@@ -50,6 +56,10 @@ func (h *fakeHandler) OnRequest(env *Env, req *codec.Request, body []byte) {
 				extra = []byte("Sec-WebSocket-Version: 13\r\n")
 			}
 			h.c.Reject(env, HTTPStatusOf(err), extra)
+			return
+		}
+		if p, ok := codec.NegotiateDeflate(req); ok && h.deflate {
+			h.c.UpgradeDeflate(env, key, p)
 			return
 		}
 		h.c.Upgrade(env, key)
@@ -108,6 +118,22 @@ func newHarness(lim Limits) *harness {
 	return hs
 }
 
+// newDeflateHarness is a harness whose handler accepts permessage-deflate
+// and whose toState upgrades with an offer.
+func newDeflateHarness(lim Limits) *harness {
+	hs := newHarness(lim)
+	hs.h.deflate = true
+	return hs
+}
+
+// upgradeRequest is the handshake toState sends.
+func (hs *harness) upgradeRequest() []byte {
+	if hs.h.deflate {
+		return []byte(upgradeDeflateReq)
+	}
+	return []byte(upgradeReq)
+}
+
 // feed appends in to the unconsumed bytes, feeds them once, and returns
 // how many bytes Feed consumed. in is copied: Feed unmasks in place.
 func (hs *harness) feed(t testing.TB, in []byte) int {
@@ -128,8 +154,11 @@ func (hs *harness) reset() {
 	hs.wsOut = hs.c.State() == StateWebSocket || hs.c.State() == StateClosing
 }
 
-// output renders env.Out (see renderOutput).
-func (hs *harness) output() ([]string, error) { return renderOutput(hs.env.Out, hs.wsOut) }
+// output renders env.Out (see renderFrames): compressed frames are allowed
+// when the connection has Deflate.
+func (hs *harness) output() ([]string, error) {
+	return renderFrames(hs.env.Out, hs.wsOut, hs.c.Deflate())
+}
 
 // toState brings a fresh harness to s, leaving no output or calls behind.
 func (hs *harness) toState(t testing.TB, s State) {
@@ -137,9 +166,9 @@ func (hs *harness) toState(t testing.TB, s State) {
 	switch s {
 	case StateHead:
 	case StateWebSocket:
-		hs.feed(t, []byte(upgradeReq))
+		hs.feed(t, hs.upgradeRequest())
 	case StateClosing:
-		hs.feed(t, []byte(upgradeReq))
+		hs.feed(t, hs.upgradeRequest())
 		hs.c.Close(&hs.env, ReasonShutdown)
 	case StateParked:
 		hs.feed(t, []byte("GET /park HTTP/1.1\r\nHost: h\r\n\r\n"))
@@ -206,7 +235,12 @@ func opName(op ws.OpCode) string {
 // codec.ParseFrameHeader: "close 1002 \"protocol error\"", "pong \"x\"".
 // Malformed output is an error: server frames are FIN, RSV 0, unmasked.
 // frames says the output starts after the handshake.
-func renderOutput(out []byte, frames bool) ([]string, error) {
+func renderOutput(out []byte, frames bool) ([]string, error) { return renderFrames(out, frames, false) }
+
+// renderFrames is renderOutput that, when deflate is set, also accepts
+// compressed data frames (RSV1) and renders them inflated, with a "z"
+// before the opcode: ztext "hello".
+func renderFrames(out []byte, frames, deflate bool) ([]string, error) {
 	var items []string
 	for len(out) > 0 {
 		if !frames {
@@ -237,7 +271,8 @@ func renderOutput(out []byte, frames bool) ([]string, error) {
 		if err != nil {
 			return items, fmt.Errorf("frame header %q: %v", out, err)
 		}
-		if !hdr.Fin || hdr.Rsv != 0 || hdr.Masked {
+		zipped := deflate && hdr.Rsv == codec.RsvDeflate && !hdr.OpCode.IsControl()
+		if !hdr.Fin || hdr.Rsv != 0 && !zipped || hdr.Masked {
 			return items, fmt.Errorf("bad server frame header %+v", hdr)
 		}
 		if int64(len(out)-n) < hdr.Length {
@@ -245,6 +280,14 @@ func renderOutput(out []byte, frames bool) ([]string, error) {
 		}
 		p := out[n : n+int(hdr.Length)]
 		out = out[n+int(hdr.Length):]
+		if zipped {
+			m, err := codec.AppendInflate(nil, p, 1<<30)
+			if err != nil {
+				return items, fmt.Errorf("compressed frame % x: %v", p, err)
+			}
+			items = append(items, fmt.Sprintf("z%s %q", opName(hdr.OpCode), m))
+			continue
+		}
 		if hdr.OpCode != ws.OpClose {
 			items = append(items, fmt.Sprintf("%s %q", opName(hdr.OpCode), p))
 			continue
@@ -278,6 +321,14 @@ func rejected(status int, phrase, extra string) string {
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n" +
 		extra + "\r\n" + body
 }
+
+// zframe builds a masked client frame starting a compressed message:
+// payload compressed by codec.AppendDeflate, RSV1 set.
+func zframe(fin bool, op ws.OpCode, payload string) []byte {
+	return frame(fin, codec.RsvDeflate, op, string(codec.AppendDeflate(nil, []byte(payload))))
+}
+
+func ztext(s string) []byte { return zframe(true, ws.OpText, s) }
 
 // holdsBuffers reports whether c holds a pooled buffer.
 func (c *Conn) holdsBuffers() bool { return c.msg != nil || c.chunk != nil || c.head != nil }

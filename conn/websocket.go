@@ -27,6 +27,14 @@ func (c *Conn) feedFrame(env *Env, h Handler, in []byte) int {
 		c.Close(env, ReasonProtocol)
 		return len(in)
 	}
+	// RSV1 marks a compressed message where permessage-deflate was
+	// negotiated (RFC 7692 §6); any other reserved bit is an error.
+	compressed, ok := c.rsvFrame(hdr)
+	if !ok {
+		c.Close(env, ReasonProtocol)
+		return len(in)
+	}
+	hdr.Rsv = 0
 	// Masking, reserved bits and opcodes, control frame size and
 	// fragmentation, continuation order: RFC 6455 §5.1–§5.5.
 	if err := ws.CheckHeader(hdr, c.wsState); err != nil {
@@ -36,7 +44,16 @@ func (c *Conn) feedFrame(env *Env, h Handler, in []byte) int {
 	if hdr.OpCode.IsControl() {
 		return c.feedControl(env, hdr, hn, in)
 	}
-	if hdr.Length > int64(env.Limits.maxMessage()-c.size) {
+	if hdr.OpCode != ws.OpContinuation {
+		c.compressed = compressed
+	}
+	// A compressed message is capped twice: its compressed bytes here,
+	// from the header, and what it inflates to when it is complete.
+	limit := env.Limits.maxMessage()
+	if c.compressed {
+		limit = compressedLimit(limit)
+	}
+	if hdr.Length > int64(limit-c.size) {
 		c.Close(env, ReasonTooBig)
 		return len(in)
 	}
@@ -50,6 +67,10 @@ func (c *Conn) feedFrame(env *Env, h Handler, in []byte) int {
 			// case is unmasked and handed on in place, with no copy.
 			payload := in[hn:total]
 			ws.Cipher(payload, hdr.Mask, 0)
+			if c.compressed {
+				c.deliverCompressed(env, h, payload, nil)
+				return int(total)
+			}
 			if hdr.OpCode == ws.OpText && !utf8.Valid(payload) {
 				c.Close(env, ReasonBadUTF8)
 				return len(in)
@@ -121,7 +142,9 @@ func (c *Conn) feedPayload(env *Env, h Handler, in []byte) int {
 	c.maskPos = uint8((int(c.maskPos) + n) % 4)
 	c.left -= int64(n)
 	c.size += n
-	if c.fragOp == ws.OpText && !c.utf8.Write(p) {
+	// Compressed bytes say nothing about UTF-8: the inflated message is
+	// checked when it is complete.
+	if c.fragOp == ws.OpText && !c.compressed && !c.utf8.Write(p) {
 		c.Close(env, ReasonBadUTF8)
 		return len(in)
 	}
@@ -161,6 +184,16 @@ func (c *Conn) endFrame(env *Env, h Handler) {
 		return
 	}
 	c.wsState = c.wsState.Clear(ws.StateFragmented)
+	if c.compressed {
+		b := c.msg
+		var payload []byte
+		if b != nil {
+			payload = b.B
+		}
+		c.msg = nil
+		c.deliverCompressed(env, h, payload, b)
+		return
+	}
 	if c.fragOp == ws.OpText && !c.utf8.Valid() {
 		// A code point cut off by the end of the message.
 		c.Close(env, ReasonBadUTF8)
@@ -215,7 +248,14 @@ func (c *Conn) onClose(env *Env, payload []byte) {
 	c.release()
 }
 
-// WriteMessage appends one unfragmented server frame to env.Out.
+// WriteMessage appends one unfragmented server frame to env.Out. On a
+// connection with Deflate, a text or binary payload of DeflateMinBytes or
+// more is sent compressed (RFC 7692 §7.2.1), unless that would not make
+// the frame smaller; control frames never are (RFC 7692 §6.1).
 func (c *Conn) WriteMessage(env *Env, op ws.OpCode, payload []byte) {
+	if c.deflate&deflateOut != 0 && !op.IsControl() && len(payload) >= DeflateMinBytes {
+		env.Out = appendDeflateFrame(env.Out, op, payload)
+		return
+	}
 	env.Out = codec.AppendFrame(env.Out, op, payload)
 }
