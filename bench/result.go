@@ -35,7 +35,7 @@ var tableColumns = map[string][]string{
 
 // groupColumns are shown where some target of the scenario has them: a
 // cluster target's CPU per million deliveries, in all and by group.
-var groupColumns = []string{"cpu_s_per_m", "cpu_s_per_m_nodes", "cpu_s_per_m_proxy", "cpu_s_per_m_redis"}
+var groupColumns = []string{"cpu_s_per_m", "cpu_s_per_m_nodes", "cpu_s_per_m_proxy", "cpu_s_per_m_redis", "cpu_us_per_publish_redis"}
 
 // scenarioOrder is the canonical order of scenarios in output.
 var scenarioOrder = Scenarios
@@ -137,9 +137,12 @@ var Ratios = []Ratio{
 	{"room: server CPU per delivery", "room", "cpu_ns_per_delivery", true},
 	{"room: cluster nodes' CPU per delivery", "room", "cpu_s_per_m_nodes", true},
 	{"room: Redis CPU per delivery", "room", "cpu_s_per_m_redis", true},
+	{"room: Redis CPU per publish", "room", "cpu_us_per_publish_redis", true},
 	{"throughput: delivered msgs/s", "throughput", "delivered_per_s", false},
 	{"throughput: p50 latency", "throughput", "p50_ms", true},
 	{"throughput: server CPU per delivery", "throughput", "cpu_ns_per_delivery", true},
+	{"throughput: cluster nodes' CPU per delivery", "throughput", "cpu_s_per_m_nodes", true},
+	{"throughput: Redis CPU per publish", "throughput", "cpu_us_per_publish_redis", true},
 	{"broadcast-sse: fan-out completion max", "broadcast-sse", "fanout_max_ms", true},
 	{"broadcast-sse: p99 latency", "broadcast-sse", "p99_ms", true},
 	{"broadcast-poll: fan-out completion max", "broadcast-poll", "fanout_max_ms", true},

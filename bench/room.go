@@ -67,6 +67,7 @@ func (s *scenarioRun) room(ctx context.Context) error {
 		s.progress("%v/%v, %d published, %d delivered", time.Since(t0).Round(time.Second), dur, acked.Load(), s.count()-c0)
 	}
 	c1, p1 := s.count(), s.sample()
+	windowAcked := acked.Load()
 	window := time.Since(t0)
 	wg.Wait()
 	total := next.Load()
@@ -90,6 +91,7 @@ func (s *scenarioRun) room(ctx context.Context) error {
 	}
 	s.recordDelivery(r, lat)
 	s.recordCPU(p0, p1, c1-c0)
+	s.recordPublishCPU(p0, p1, windowAcked)
 	s.res.Notes = append(s.res.Notes, fmt.Sprintf("delivered_per_s and cpu over the %.1f s window; latency over every delivery, the drain after the window included", window.Seconds()))
 	return nil
 }

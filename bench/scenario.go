@@ -204,6 +204,21 @@ func (s *scenarioRun) recordCPU(before, after ProcSample, deliveries int64) {
 	}
 }
 
+// recordPublishCPU stores, for a grouped target, each group's CPU per
+// accepted publish between two samples (cpu_us_per_publish_<group>):
+// Redis's work follows the publishes (a script, then one message per
+// subscribed node), not the deliveries, which the nodes make.
+func (s *scenarioRun) recordPublishCPU(before, after ProcSample, publishes int64) {
+	if publishes <= 0 {
+		return
+	}
+	for name, a := range after.Groups {
+		if b, ok := before.Groups[name]; ok {
+			s.res.Metrics["cpu_us_per_publish_"+name] = (a.CPUSec - b.CPUSec) * 1e6 / float64(publishes)
+		}
+	}
+}
+
 // waitDeliveries polls until want deliveries arrived, nothing arrived for
 // quiet, or limit passed.
 func (s *scenarioRun) waitDeliveries(ctx context.Context, want int64, quiet, limit time.Duration) {
@@ -369,6 +384,10 @@ func (s *scenarioRun) broadcast(ctx context.Context) error {
 	s.recordCPU(before, after, r.Deliveries)
 	if after.Procs > 0 {
 		m["rss_mib"] = float64(after.RSSKiB) / 1024
+		// A cluster's memory by tier, with every subscriber connected.
+		for name, g := range after.Groups {
+			m["rss_mib_"+name] = float64(g.RSSKiB) / 1024
+		}
 	}
 	return nil
 }
@@ -449,6 +468,7 @@ func (s *scenarioRun) throughput(ctx context.Context) error {
 	}
 	s.recordDelivery(r, lat)
 	s.recordCPU(p0, p1, c1-c0)
+	s.recordPublishCPU(p0, p1, total)
 	return nil
 }
 
