@@ -22,6 +22,11 @@ type DemoConfig struct {
 	Grants Grants
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Secret signs the tokens (HS256, at least 32 bytes). Nil means a
+	// random one that dies with the process. The nodes of a demo cluster
+	// share one, so that a token minted by the node nginx sent the page to
+	// is good on the node it sends the WebSocket to.
+	Secret []byte
 }
 
 // DemoIssuer mints HS256 connection tokens for any name it is asked for.
@@ -34,7 +39,8 @@ type DemoConfig struct {
 //
 // Its secret is random, made by NewDemoIssuer and never written anywhere,
 // so demo tokens die with the process and cannot be forged or reused
-// against another node.
+// against another node, unless DemoConfig.Secret gives one that a demo
+// cluster shares.
 type DemoIssuer struct {
 	secret []byte
 	ttl    time.Duration
@@ -42,7 +48,7 @@ type DemoIssuer struct {
 	now    func() time.Time
 }
 
-// NewDemoIssuer makes a DemoIssuer with a fresh random secret.
+// NewDemoIssuer makes a DemoIssuer with c.Secret or a fresh random one.
 func NewDemoIssuer(c DemoConfig) (*DemoIssuer, error) {
 	if c.TTL < 0 || c.TTL > 24*time.Hour {
 		return nil, errors.New("auth: demo: ttl out of range [0, 24h]")
@@ -51,11 +57,17 @@ func NewDemoIssuer(c DemoConfig) (*DemoIssuer, error) {
 	if _, err := l.identity(ErrInvalid, "demo", "", nil, nil, &c.Grants); err != nil {
 		return nil, errors.New("auth: demo: bad grants: " + err.Reason)
 	}
-	d := &DemoIssuer{secret: make([]byte, 32), ttl: cmp.Or(c.TTL, time.Hour), grants: c.Grants, now: c.Now}
+	if c.Secret != nil && len(c.Secret) < 32 {
+		return nil, errors.New("auth: demo: a secret of at least 32 bytes")
+	}
+	d := &DemoIssuer{secret: append([]byte(nil), c.Secret...), ttl: cmp.Or(c.TTL, time.Hour), grants: c.Grants, now: c.Now}
 	if d.now == nil {
 		d.now = time.Now
 	}
-	_, _ = rand.Read(d.secret) // crypto/rand.Read never fails (Go 1.24+)
+	if c.Secret == nil {
+		d.secret = make([]byte, 32)
+		_, _ = rand.Read(d.secret) // crypto/rand.Read never fails (Go 1.24+)
+	}
 	return d, nil
 }
 

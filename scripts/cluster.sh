@@ -28,6 +28,7 @@ REDIS_PORT=${CLUSTER_REDIS_PORT:-6380}
 REDIS_MODE=${CLUSTER_REDIS:-single}
 FSYNC=${CLUSTER_FSYNC:-everysec}
 API_KEY=${CLUSTER_API_KEY:-dev-key}
+DEMO_SECRET=$(openssl rand -hex 32)
 
 die() { echo "cluster: $*" >&2; exit 1; }
 
@@ -104,10 +105,11 @@ if [ "$REDIS_MODE" = cluster ]; then
 	ENGINE+=(-redis-cluster)
 fi
 
-# The nodes. -trusted-proxies: nginx (on loopback) says who the client is.
+# The nodes, on the demo's identities: a shared -jwt-secret makes a token
+# minted by one node good on the others. -trusted-proxies: nginx (on loopback) says who the client is.
 for p in "${NODE_PORTS[@]}"; do
 	# shellcheck disable=SC2086
-	"$ROOT/bin/comet" -addr "127.0.0.1:$p" "${ENGINE[@]}" -auth open -api-key "$API_KEY" \
+	"$ROOT/bin/comet" -addr "127.0.0.1:$p" "${ENGINE[@]}" -auth demo -jwt-secret "$DEMO_SECRET" -api-key "$API_KEY" \
 		-trusted-proxies 127.0.0.1 ${CLUSTER_ARGS:-} 2>"$DIR/node-$p.log" &
 	PIDS+=($!)
 	echo $! >"$DIR/node-$p.pid"

@@ -166,7 +166,13 @@ func buildVerifier(o *authOptions, id *identity) (*auth.Verifier, error) {
 	}
 	if o.mode == "demo" {
 		if id.demo == nil {
-			demo, err := auth.NewDemoIssuer(auth.DemoConfig{})
+			// With jwt-secret the demo signs with it, so that every node of
+			// a demo cluster accepts the tokens any of them minted.
+			var secret []byte
+			if o.jwtSecret != "" {
+				secret = []byte(o.jwtSecret)
+			}
+			demo, err := auth.NewDemoIssuer(auth.DemoConfig{Secret: secret})
 			if err != nil {
 				return nil, err
 			}

@@ -103,7 +103,7 @@ func newOptions() *options {
 	ks.section("Identity")
 	a := &o.auth
 	ks.str(&a.mode, "auth", "", "how clients are known: open (no identity), jwt, hook or demo (tokens for any name at /demo/token); required", 0)
-	ks.str(&a.jwtSecret, "jwt-secret", "", "HMAC secret of connection tokens (HS256, at least 32 bytes)", live|secret)
+	ks.str(&a.jwtSecret, "jwt-secret", "", "HMAC secret of connection tokens (HS256, at least 32 bytes); with auth demo it signs the demo's tokens too, so the nodes of a demo cluster accept each other's", live|secret)
 	ks.str(&a.jwtPublicKey, "jwt-public-key", "", "PEM file of the public key of connection tokens (RS256, ES256, EdDSA); read again on reload", live)
 	ks.str(&a.jwtJWKS, "jwt-jwks", "", "JSON Web Key Set file of token keys; read again on reload", live)
 	ks.str(&a.jwtAlgs, "jwt-algorithms", "", "comma-separated allowed JWS algorithms (empty: the keys' own)", live|list)
