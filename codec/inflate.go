@@ -18,8 +18,9 @@ const inflateTail = deflateTail + "\x01\x00\x00\xff\xff"
 // being inflated: connections keep no inflate state between messages
 // because the server always answers client_no_context_takeover.
 type inflater struct {
-	r   io.ReadCloser // a flate decompressor, also a flate.Resetter
-	src inflateSource
+	r     io.ReadCloser // a flate decompressor, also a flate.Resetter
+	src   inflateSource
+	probe [1]byte // reads one byte past the limit, here so it need not escape
 }
 
 // inflateSource reads a compressed message and then inflateTail. It is an
@@ -84,8 +85,7 @@ func AppendInflate(dst, compressed []byte, limit int) ([]byte, error) {
 	for {
 		if len(dst) == end {
 			// At the limit: one byte more and the message is too large.
-			var probe [1]byte
-			n, err := f.r.Read(probe[:])
+			n, err := f.r.Read(f.probe[:])
 			switch {
 			case n > 0:
 				return dst, ErrInflateTooLarge
