@@ -31,6 +31,14 @@ type corkPart struct {
 // maxCorkParts bounds one writev (the kernel's IOV_MAX is 1024).
 const maxCorkParts = 512
 
+// corkRun is the most messages of one channel written to one subscriber
+// before the next subscriber gets its share. Without it, a drain of a
+// thousand messages would reach the last of a thousand subscribers only
+// after the first 999 had all of them (seconds on a busy machine, and a
+// client's read timeout); the kernel's saving is nearly all there by a
+// few dozen messages per call.
+const corkRun = 64
+
 // emit hands shared bytes to s's socket, or queues them while s is corked.
 func (s *session) emit(b []byte) {
 	l := s.loop
@@ -139,8 +147,12 @@ func (l *loop) deliverBatch(batch []*message) {
 	for _, g := range groups {
 		if g.n == 1 {
 			l.deliver(flat[g.start])
-		} else {
-			l.deliverMany(g.lc, flat[g.start:g.start+g.n])
+			continue
+		}
+		for run := flat[g.start : g.start+g.n]; len(run) > 0; {
+			k := min(len(run), corkRun)
+			l.deliverMany(g.lc, run[:k])
+			run = run[k:]
 		}
 	}
 	clear(flat)

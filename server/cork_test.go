@@ -89,6 +89,40 @@ func TestBatchCoalescesWrites(t *testing.T) {
 	}
 }
 
+// A long drain is shared out in runs of corkRun: every subscriber gets the
+// first run before any gets the second, so the last of many subscribers
+// does not wait for the others' whole backlog (a client's read timeout on
+// a busy machine, before).
+func TestBatchTakesTurns(t *testing.T) {
+	l, _ := newBenchLoop(t, 2, kindNative)
+	var turns []int // the subscriber of each writev, in order
+	for i, s := range l.sessions {
+		s.gc = &turnConn{who: i, turns: &turns}
+	}
+	l.deliverBatch(batchMessages(1, 3*corkRun))
+	want := []int{0, 1, 0, 1, 0, 1}
+	if len(turns) != len(want) {
+		t.Fatalf("writevs by subscriber %v, want %v", turns, want)
+	}
+	for i := range want {
+		if turns[i] != want[i] {
+			t.Fatalf("writevs by subscriber %v, want %v", turns, want)
+		}
+	}
+}
+
+// turnConn notes which subscriber each writev was for.
+type turnConn struct {
+	countingConn
+	who   int
+	turns *[]int
+}
+
+func (c *turnConn) Writev(bs [][]byte) (int, error) {
+	*c.turns = append(*c.turns, c.who)
+	return c.countingConn.Writev(bs)
+}
+
 // A batch with a gap in it stops at the gap for that subscriber: what
 // follows is read by the resync, in order, never written out of turn.
 func TestBatchStopsAtAGap(t *testing.T) {

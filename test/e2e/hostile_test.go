@@ -355,9 +355,12 @@ func TestHostileHistoryBytes(t *testing.T) {
 			break
 		}
 	}
-	if grown := s.rss(t) - before; grown > 96<<20 {
-		t.Fatalf("the server grew by %d MB holding 128 MiB of published history, want under 96 MB", grown>>20)
-	}
+	// What the flood left is garbage a GC may not have found yet on a busy
+	// machine (the janitor settles it within seconds); history it kept
+	// would stay.
+	waitFor(t, "the server to hold less than 96 MB more after 128 MiB of published history", 45*time.Second, func() bool {
+		return s.rss(t)-before < 96<<20
+	})
 	// A reader from the start is told that history does not reach back.
 	late, _, err := websocket.DefaultDialer.Dial("ws://"+s.hostAddr()+"/ws", nil)
 	if err != nil {
