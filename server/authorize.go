@@ -163,8 +163,12 @@ func (s *session) proceed(r *request) {
 		s.who.device = r.device
 	}
 	r.device = ""
-	if r.op == opInbox {
+	switch r.op {
+	case opInbox:
 		s.inboxProceed(r)
+		return
+	case opPresence:
+		s.presenceProceed(r)
 		return
 	}
 	if r.op == opJoin || r.op == opRead {
@@ -194,8 +198,11 @@ func (s *session) proceed(r *request) {
 		}
 	} else if r.op == opPublish && r.from == fromSend {
 		if e := s.mayPublish(r.channel, nil); e != nil {
+			// Known but not allowed there: the reply says so (status 200,
+			// like every reply of POST /send).
+			id := r.id
 			s.loop.release(r)
-			s.refuseWith(e)
+			s.publishFailed(&s.loop.env, id, fromSend, e)
 			return
 		}
 		s.stampPublish(r)

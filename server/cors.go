@@ -42,7 +42,7 @@ func (s *session) preflight(env *conn.Env, req *codec.Request) {
 		return
 	}
 	extra := append(s.corsHeaders(origin), "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"+
-		"Access-Control-Allow-Headers: Content-Type, Last-Event-ID\r\nAccess-Control-Max-Age: 600\r\n"...)
+		"Access-Control-Allow-Headers: Authorization, Content-Type, Last-Event-ID\r\nAccess-Control-Max-Age: 600\r\n"...)
 	s.loop.hdr = extra
 	s.Respond(env, 204, "", extra, nil)
 }

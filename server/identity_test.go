@@ -552,3 +552,36 @@ func TestClientIdempotentPublish(t *testing.T) {
 		t.Fatalf("send retry: %d %s, want seq %v", status, body, first["seq"])
 	}
 }
+
+// typing and presence work over POST /send too, for the HTTP transports'
+// clients, with the same permissions.
+func TestTypingAndPresenceOverSend(t *testing.T) {
+	srv := authServer(t, Config{})
+	addr := srv.Addr()
+	bob := dialAs(t, addr, token(t, "bob", time.Hour, nil), "ch=room:t")
+	bob.expect(map[string]any{"op": "connected"})
+	bob.read()
+	bob.read()
+	send := func(user, body string) map[string]any {
+		status, _, b := trDo(t, "POST", "http://"+addr+"/send?token="+token(t, user, time.Hour, nil), body)
+		var m map[string]any
+		if status != 200 || json.Unmarshal(b, &m) != nil {
+			t.Fatalf("send %s: %d %s", body, status, b)
+		}
+		return m
+	}
+	if m := send("alice", `{"op":"typing","ch":"room:t","id":"ty"}`); m["op"] != "ok" {
+		t.Fatalf("typing over /send: %v", m)
+	}
+	bob.expect(map[string]any{"op": "msg", "ch": "room:t", "seq": 0, "from": "alice", "data": map[string]any{"typing": true}})
+	p := send("alice", `{"op":"presence","ch":"room:t","id":"p"}`)
+	if p["op"] != "presence" || !jsonEqual(p["connections"], 1) || p["id"] != "p" {
+		t.Fatalf("presence over /send: %v", p)
+	}
+	if m := send("alice", `{"op":"presence","ch":"vip:x","id":"v"}`); m["op"] != "err" || !jsonEqual(m["code"], 404) {
+		t.Fatalf("presence where the namespace keeps none: %v", m)
+	}
+	if m := send("alice", `{"op":"typing","ch":"public:news"}`); m["op"] != "err" || !jsonEqual(m["code"], 403) {
+		t.Fatalf("typing where alice may not publish: %v", m)
+	}
+}

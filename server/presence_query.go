@@ -21,19 +21,34 @@ var errNoPresence = &protocol.Error{Code: 404, Reason: "presence is not kept for
 // presence answers {"op":"presence","ch":…}: who is present in ch, for a
 // client allowed to see it.
 func (s *session) presence(env *conn.Env, m *protocol.ClientMessage) {
-	srv := s.loop.srv
-	if !srv.tracked(m.Channel) {
-		s.replyErr(env, m.ID, errNoPresence)
-		return
-	}
-	if p := srv.conf().Auth.Policy; p != nil {
-		if d := p.CanSeePresence(s.identityOf(), m.Channel, s.subIndex(m.Channel) >= 0); !d.Allowed {
-			s.replyErr(env, m.ID, &protocol.Error{Code: d.Reason.Code(), Reason: d.Reason.String()})
-			return
-		}
-	}
 	r := s.newRequest(opPresence)
 	r.channel, r.id, r.from = m.Channel, m.ID, fromWebSocket
+	s.presenceProceed(r)
+}
+
+// presenceProceed checks a presence query of a known client and submits
+// it. A WebSocket sees the presence of what it is subscribed to; an HTTP
+// client (POST /send) of what it may read.
+func (s *session) presenceProceed(r *request) {
+	srv := s.loop.srv
+	e := (*protocol.Error)(nil)
+	if !srv.tracked(r.channel) {
+		e = errNoPresence
+	} else if p := srv.conf().Auth.Policy; p != nil {
+		subscribed := s.subIndex(r.channel) >= 0
+		if r.from == fromSend {
+			subscribed = s.mayRead(r.channel, nil) == nil
+		}
+		if d := p.CanSeePresence(s.identityOf(), r.channel, subscribed); !d.Allowed {
+			e = &protocol.Error{Code: d.Reason.Code(), Reason: d.Reason.String()}
+		}
+	}
+	if e != nil {
+		id, from := r.id, r.from
+		s.loop.release(r)
+		s.inboxFailed(&s.loop.env, id, from, e)
+		return
+	}
 	s.submit(r)
 }
 
@@ -49,16 +64,11 @@ func (r *request) runPresenceQuery(ctx context.Context, srv *Server) {
 // onPresence answers a presence query.
 func (s *session) onPresence(r *request) {
 	if r.err != nil {
-		e := engineError(r.err)
-		if r.from == fromWebSocket {
-			s.replyErr(&s.loop.env, r.id, e)
-		} else {
-			s.apiError(e, nil)
-		}
+		s.inboxFailed(&s.loop.env, r.id, r.from, engineError(r.err))
 		return
 	}
 	b := s.scratch()
-	if r.from == fromWebSocket {
+	if r.from == fromWebSocket || r.from == fromSend {
 		b = append(b, `{"op":"presence"`...)
 		if r.id != "" {
 			b = append(b, `,"id":`...)
@@ -70,8 +80,13 @@ func (s *session) onPresence(r *request) {
 	}
 	b = appendPresenceBody(b, r.channel, r.present, r.pstats)
 	b = append(b, '}')
-	if r.from == fromWebSocket {
+	switch r.from {
+	case fromWebSocket:
 		s.reply(&s.loop.env, b)
+		return
+	case fromSend:
+		s.loop.replyBuf = b
+		s.respondJSON(200, b, true)
 		return
 	}
 	s.loop.replyBuf = b

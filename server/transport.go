@@ -112,12 +112,23 @@ func scriptControl(s *session, dst, json []byte) []byte {
 
 // heartbeat writes the transport's keep-alive.
 func (s *session) heartbeat() {
-	if hb := s.transport().heartbeat; hb != nil {
+	hb := s.transport().heartbeat
+	if s.kind == kindIframe && s.http != nil && s.http.target != "" {
+		// A page on another origin cannot read the frame's comments: it
+		// gets the heartbeat as an event, through postMessage.
+		l := s.loop
+		l.line = s.appendScript(l.line[:0], hbEvent)
+		hb = l.line
+	}
+	if hb != nil {
 		_, _ = s.gc.Write(hb)
 		s.loop.stats.wrote(len(hb))
 		s.checkBudget()
 	}
 }
+
+// hbEvent is the heartbeat as a stream event.
+var hbEvent = []byte(`{"op":"hb"}`)
 
 // appendSSEID appends the id line: the cursor as it stands.
 func (s *session) appendSSEID(dst []byte) []byte {

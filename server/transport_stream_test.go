@@ -554,3 +554,26 @@ func TestPollClientLeavesWhileParked(t *testing.T) {
 		t.Fatalf("%d panics", n)
 	}
 }
+
+// A forever-frame for a page on another origin (origin=) carries its
+// heartbeats as postMessage events the page can read, not as comments.
+func TestIframeCrossOriginHeartbeat(t *testing.T) {
+	srv := startServer(t, Config{Tick: 10 * time.Millisecond, StreamHeartbeat: 50 * time.Millisecond,
+		AllowedOrigins: []string{"https://app.example"}})
+	resp, lr := openStreamHTTP(t, trURL(srv.Addr(), "/iframe", "ch", "i", "cb", "__comet7_1", "origin", "https://app.example"))
+	defer resp.Body.Close()
+	want := `<script>parent.postMessage({"comet":"__comet7_1","ev":{"op":"hb"}},"https://app.example");</script>`
+	for i := 0; i < 200; i++ {
+		line, err := lr.line()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(line, "<!-- hb -->") {
+			t.Fatalf("a comment heartbeat to another origin: %q", line)
+		}
+		if strings.Contains(line, want) {
+			return
+		}
+	}
+	t.Fatal("no postMessage heartbeat in 200 lines")
+}

@@ -198,6 +198,28 @@ func (s *session) sendPublish(env *conn.Env, req *codec.Request, m *protocol.Cli
 	s.admit(req, "send", r)
 }
 
+// sendTyping is typing for POST /send: the client is known once the
+// request is admitted (proceed checks the channel like a publish).
+func (s *session) sendTyping(env *conn.Env, req *codec.Request, m *protocol.ClientMessage) {
+	cfg := s.loop.srv.conf()
+	if !s.bucket.take(&cfg.Config, s.loop.now()) {
+		s.publishFailed(env, m.ID, fromSend, protocol.ErrRateLimited)
+		return
+	}
+	data := m.Data
+	if len(data) == 0 {
+		data = typingData
+	}
+	if len(data) > cfg.MaxMessageBytes {
+		s.publishFailed(env, m.ID, fromSend, protocol.ErrPayloadTooBig)
+		return
+	}
+	r := s.newRequest(opPublish)
+	r.channel, r.data, r.id, r.from = m.Channel, data, m.ID, fromSend
+	r.opts.Ephemeral = true
+	s.admit(req, "send", r)
+}
+
 // typing sends an ephemeral signal to a channel's subscribers: delivered
 // live with seq 0 and stored nowhere ({"typing":true} unless data says
 // otherwise). The same permission as publishing applies.
