@@ -16,7 +16,7 @@ build:
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/ ./cmd/...
 
 run: build
-	./bin/comet -insecure-api -auth open
+	./bin/comet -insecure-api -auth demo -data-dir data
 
 test-deps:
 	./scripts/test-deps.sh

@@ -201,6 +201,11 @@ func TestConfigValidation(t *testing.T) {
 		{"admin dashboard", []string{"-auth", "open", "-admin-dashboard", "maybe"}, `admin-dashboard "maybe"`},
 		{"admin public url", []string{"-auth", "open", "-admin-public-url", "example.com"}, "admin-public-url"},
 		{"admin feed interval", []string{"-auth", "open", "-admin-feed-interval", "1ms"}, "admin-feed-interval"},
+		{"inbox mode", []string{"-auth", "open", "-inbox", "maybe"}, `inbox "maybe"`},
+		{"inbox without identity", []string{"-auth", "open", "-inbox", "on", "-data-dir", "/tmp"}, "needs identities"},
+		{"inbox without a directory", []string{"-auth", "jwt", "-jwt-secret", key, "-inbox", "on"}, "set data-dir"},
+		{"inbox durability", []string{"-auth", "jwt", "-jwt-secret", key, "-inbox-durability", "never"}, "inbox-durability"},
+		{"inbox limits", []string{"-auth", "jwt", "-jwt-secret", key, "-data-dir", "/tmp", "-inbox-group-window", "1s"}, "inbox"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, err := loadOptions(tc.args, env())

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"log/slog"
 
@@ -41,23 +42,35 @@ func redisConfig(o *options, log *slog.Logger) redis.Config {
 	return rc
 }
 
-// buildEngine sets cfg.Broker, cfg.Presence and cfg.Ready from o. The
-// server closes the broker when it has drained.
-func buildEngine(o *options, cfg *server.Config, log *slog.Logger) (engineStats, error) {
+// buildEngine sets cfg.Broker, cfg.Presence, cfg.Ready and, with the
+// inbox on, cfg.Inbox from o. The server closes the broker (and the
+// inbox's store with it) when it has drained. A non-nil personalUser must
+// be bound to the server before it starts.
+func buildEngine(o *options, cfg *server.Config, log *slog.Logger) (engineStats, *personalUser, error) {
+	var stats engineStats
 	if o.engine.kind == "redis" {
 		b, err := redis.New(redisConfig(o, log))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cfg.Broker, cfg.Presence, cfg.Ready = b, b, b.Ready
-		return redisStats{b}, nil
+		stats = redisStats{b}
+	} else {
+		b, err := memory.New(o.memory)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Broker, cfg.Presence = b, memory.NewPresence(nil)
 	}
-	b, err := memory.New(o.memory)
+	if !o.inboxOn() {
+		return stats, nil, nil
+	}
+	pu, is, err := withInbox(o, cfg, cfg.Broker, log)
 	if err != nil {
-		return nil, err
+		_ = cfg.Broker.Close(context.Background())
+		return nil, nil, err
 	}
-	cfg.Broker, cfg.Presence = b, memory.NewPresence(nil)
-	return nil, nil
+	return bothStats{stats, is}, pu, nil
 }
 
 // checkEngine validates the engine's configuration without connecting.

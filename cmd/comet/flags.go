@@ -16,6 +16,7 @@ type options struct {
 	server server.Config
 	memory memory.Config
 	engine engineOptions
+	inbox  inboxOptions
 	auth   authOptions
 	admin  adminOptions
 
@@ -99,6 +100,19 @@ func newOptions() *options {
 	ks.int(&c.WorkQueue, "work-queue", 0, "engine calls waiting for a worker, node-wide; past it 503 (0: 16384)", 0)
 	ks.int(&c.MaxInFlight, "max-in-flight", 0, "engine calls one connection may have outstanding (0: 16, at most 255)", 0)
 	ks.dur(&c.BrokerTimeout, "broker-timeout", 0, "bound of one engine call (0: 5s)", 0)
+
+	ks.section("Inbox")
+	ib := &o.inbox
+	ks.str(&ib.mode, "inbox", "auto", "durable per-user inbox for personal channels (docs/INBOX.md): auto (on with the memory engine when data-dir is set and auth is not open), on, off", 0)
+	ks.str(&ib.dataDir, "data-dir", "", "directory of the node's durable data (the memory engine's inbox: DATA-DIR/inbox/inbox.db); empty: none", 0)
+	ks.str(&ib.durability, "inbox-durability", "group", "when an append is acknowledged, embedded store: always (own fdatasync), group (shared fdatasync, as safe), os (no fdatasync: a machine crash loses up to ~30 s); Redis: as its appendfsync", 0)
+	ks.dur(&ib.groupWindow, "inbox-group-window", 0, "how long a group commit waits for more writes (0: none; those queued during the last fdatasync form the group), at most 100ms", 0)
+	ks.int(&ib.retention.MaxEntries, "inbox-max-entries", 0, "entries kept per user (0: 10,000; negative: no limit)", 0)
+	ks.dur(&ib.retention.MaxAge, "inbox-max-age", 0, "how long an entry is kept (0: 30 days; negative: no limit)", 0)
+	ks.int64(&ib.retention.MaxBytes, "inbox-max-bytes", 0, "bytes kept per user (0: 16 MiB; negative: no limit)", 0)
+	ks.int(&ib.maxPayload, "inbox-max-payload-bytes", 0, "largest message stored in an inbox (0: 64 KiB)", 0)
+	ks.int(&ib.maxDevices, "inbox-max-devices", 0, "devices remembered per user; one more forgets the least recently seen (0: 32)", 0)
+	ks.dur(&ib.idemWindow, "inbox-idempotency-window", 0, "how long an idempotency key is remembered (0: 10m)", 0)
 
 	ks.section("Identity")
 	a := &o.auth

@@ -184,6 +184,9 @@ func (o *options) finish() error {
 	default:
 		errs = append(errs, fmt.Errorf("engine %q: want memory or redis", o.engine.kind))
 	}
+	if err := o.inbox.check(o); err != nil {
+		errs = append(errs, err)
+	}
 	if err := o.admin.check(o); err != nil {
 		errs = append(errs, err)
 	}

@@ -67,13 +67,16 @@ func run(args []string) error {
 	}
 	cfg.Logger = log
 	warnInsecure(o, log)
-	eng, err := buildEngine(o, &cfg, log)
+	eng, pu, err := buildEngine(o, &cfg, log)
 	if err != nil {
 		return err
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		return err
+	}
+	if pu != nil {
+		pu.srv.Store(srv)
 	}
 	if err := srv.Start(); err != nil {
 		return err
