@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 )
@@ -104,9 +105,9 @@ func appendNoNewline(dst []byte, s string) []byte {
 
 // AppendResponse writes a complete response: status line, Content-Type
 // (omitted when ""), Content-Length, "Connection: close" when !keepAlive,
-// Cache-Control: no-store, X-Content-Type-Options: nosniff, any extra raw
-// header lines given in extra
-// (already CRLF-terminated, may be nil), blank line, body.
+// Cache-Control: no-store (unless extra has its own Cache-Control line),
+// X-Content-Type-Options: nosniff, any extra raw header lines given in
+// extra (already CRLF-terminated, may be nil), blank line, body.
 //
 // For 1xx, 204 and 304 responses, which cannot carry content, the body and
 // Content-Length are left out (RFC 9110 §6.4.1, §8.6); for the others
@@ -137,9 +138,29 @@ func AppendResponseHead(dst []byte, code int, contentType string, extra []byte, 
 	// Push responses are per-user and live: no cache may store them; and
 	// no browser may guess another type than the one declared (a JSON
 	// error body sniffed as HTML would run script).
-	dst = append(dst, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"...)
+	// An answer that may be cached (a static asset) says so in extra.
+	if !hasLine(extra, "Cache-Control:") {
+		dst = append(dst, "Cache-Control: no-store\r\n"...)
+	}
+	dst = append(dst, "X-Content-Type-Options: nosniff\r\n"...)
 	dst = append(dst, extra...)
 	return append(dst, "\r\n"...)
+}
+
+// hasLine reports whether the header lines in extra include one that
+// starts with name (as written: extra comes from trusted code).
+func hasLine(extra []byte, name string) bool {
+	for len(extra) > 0 {
+		if bytes.HasPrefix(extra, []byte(name)) {
+			return true
+		}
+		i := bytes.IndexByte(extra, '\n')
+		if i < 0 {
+			return false
+		}
+		extra = extra[i+1:]
+	}
+	return false
 }
 
 // hasContent reports whether a response with this status may carry content.

@@ -59,6 +59,8 @@ func TestAppendResponse(t *testing.T) {
 			"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n"},
 		{"extra", 426, "text/plain", "Sec-WebSocket-Version: 13\r\n", "upgrade", true,
 			"HTTP/1.1 426 Upgrade Required\r\nContent-Type: text/plain\r\nContent-Length: 7\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nSec-WebSocket-Version: 13\r\n\r\nupgrade"},
+		{"own cache-control", 200, "text/javascript", "Vary: Origin\r\nCache-Control: public, max-age=31536000, immutable\r\n", "x", true,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/javascript\r\nContent-Length: 1\r\nX-Content-Type-Options: nosniff\r\nVary: Origin\r\nCache-Control: public, max-age=31536000, immutable\r\n\r\nx"},
 		{"204 no body", 204, "", "", "dropped", true,
 			"HTTP/1.1 204 No Content\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n"},
 		{"304 no body", 304, "", "", "dropped", false,
