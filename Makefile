@@ -8,7 +8,7 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # The server tests that run again on the delayed engine in make test.
 ASYNC_TESTS ?= Transport|Poll|SSE|Stream|Iframe|Recovery|Send|Protocol|Mixed|Slow|Shutdown|Churn|Subscribe|Token|Hook|Leak|Devices|Presence
 
-.PHONY: all build run test test-deps bench bench-compare fuzz lint cover clean
+.PHONY: all build run cluster test test-deps bench bench-compare fuzz lint cover clean
 
 all: lint test
 
@@ -17,6 +17,9 @@ build:
 
 run: build
 	./bin/comet -insecure-api -auth demo -data-dir data
+
+cluster: build # Redis, three nodes and nginx on loopback ports (docs/CLUSTER.md)
+	./scripts/cluster.sh
 
 test-deps:
 	./scripts/test-deps.sh

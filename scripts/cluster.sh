@@ -109,7 +109,7 @@ fi
 # minted by one node good on the others. -trusted-proxies: nginx (on loopback) says who the client is.
 for p in "${NODE_PORTS[@]}"; do
 	# shellcheck disable=SC2086
-	"$ROOT/bin/comet" -addr "127.0.0.1:$p" "${ENGINE[@]}" -auth demo -jwt-secret "$DEMO_SECRET" -api-key "$API_KEY" \
+	"$ROOT/bin/comet" -addr "127.0.0.1:$p" "${ENGINE[@]}" -auth demo -jwt-secret "$DEMO_SECRET" -inbox on -api-key "$API_KEY" \
 		-trusted-proxies 127.0.0.1 ${CLUSTER_ARGS:-} 2>"$DIR/node-$p.log" &
 	PIDS+=($!)
 	echo $! >"$DIR/node-$p.pid"
@@ -172,7 +172,8 @@ Comet cluster: $NODES nodes on Redis ($REDIS_MODE, $REDIS_ADDRS, appendfsync $FS
   nodes      $nodes
   publish    curl -XPOST -H 'Authorization: Bearer $API_KEY' http://127.0.0.1:$HTTP_PORT/api/publish \\
                   -d '{"channel":"room:lobby","data":{"text":"hello from the API"}}'
-  listen     curl -N 'http://127.0.0.1:$HTTP_PORT/sse?ch=room:lobby'
+  listen     TOKEN=\$(curl -s 'http://127.0.0.1:$HTTP_PORT/demo/token?user=me' | sed 's/.*"token":"\([^"]*\)".*/\1/')
+             curl -N "http://127.0.0.1:$HTTP_PORT/sse?ch=room:lobby&token=\$TOKEN"
   try        kill -9 \$(cat $DIR/node-$NODE_PORT.pid)     (its clients move to the others)
              redis-cli -p $REDIS_PORT CLIENT KILL TYPE pubsub
   logs       $DIR
