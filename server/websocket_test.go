@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -211,13 +212,20 @@ func TestEchoEndpoint(t *testing.T) {
 }
 
 func TestServerPingsAndDropsSilentClients(t *testing.T) {
-	srv := startServer(t, Config{Tick: 10 * time.Millisecond, PingInterval: 100 * time.Millisecond, PongTimeout: time.Second})
+	// The pong timeout is generous: on a loaded machine (-race, other
+	// packages' tests) a reader goroutine can wait a second to be run.
+	srv := startServer(t, Config{Tick: 10 * time.Millisecond, PingInterval: 100 * time.Millisecond, PongTimeout: 3 * time.Second})
 	// gorilla answers pings while it is reading: it must stay connected.
 	alive := dialWS(t, srv.Addr())
+	var pings atomic.Int32
+	alive.c.SetPingHandler(func(data string) error {
+		pings.Add(1)
+		return alive.c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
 	alive.subscribe("keep")
 	got := make(chan string, 1)
 	go func() {
-		_ = alive.c.SetReadDeadline(time.Now().Add(readTimeout))
+		_ = alive.c.SetReadDeadline(time.Now().Add(3 * readTimeout)) // past the silent one's drop
 		p, err := alive.readMsg()
 		if err != nil {
 			got <- err.Error()
@@ -235,8 +243,13 @@ func TestServerPingsAndDropsSilentClients(t *testing.T) {
 	if code := silent.expectClose(); code != 4002 {
 		t.Fatalf("close code %d, want 4002", code)
 	}
-	// Meanwhile the answering client kept its connection through many pings.
-	time.Sleep(500 * time.Millisecond)
+	// Meanwhile the answering client passed the same check: a second ping
+	// is sent only after a pong came in time.
+	for deadline := time.Now().Add(readTimeout); pings.Load() < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the answering client saw %d pings, want a second one after its pong", pings.Load())
+		}
+	}
 	if _, err := srv.Publish("keep", []byte(`"still here"`)); err != nil {
 		t.Fatal(err)
 	}
