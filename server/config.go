@@ -83,6 +83,10 @@ type Config struct {
 	// Echo enables GET /echo, a WebSocket endpoint that sends every message
 	// back unchanged (for conformance suites).
 	Echo bool
+	// Compression says whether WebSocket upgrades accept permessage-deflate
+	// (RFC 7692, docs/PROTOCOL.md "Compression"); empty means
+	// CompressionOff. Fixed at start: a reload does not change it.
+	Compression Compression
 
 	// MaxConnections caps the connections of the node; past it a new
 	// connection is answered 503 and closed. Default: the process's open
@@ -285,6 +289,11 @@ func (c Config) Validate() error {
 		if d.d < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative, got %s", d.name, d.d))
 		}
+	}
+	switch c.Compression {
+	case "", CompressionOff, CompressionOn:
+	default:
+		errs = append(errs, fmt.Errorf("compression %q: want off or on", string(c.Compression)))
 	}
 	if c.Tick > time.Second {
 		errs = append(errs, fmt.Errorf("tick must be at most 1s, got %s", c.Tick))

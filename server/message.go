@@ -13,8 +13,8 @@ import (
 // message is a publication with its wire encodings, built once per node
 // and shared, read-only, by every loop that delivers it and by history
 // replays: the WebSocket frame (which also holds the JSON envelope) when
-// the message is made, the HTTP formats on first use, by whichever loop
-// needs them first.
+// the message is made, the HTTP formats and the compressed WebSocket frame
+// on first use, by whichever loop needs them first.
 type message struct {
 	pub   *broker.Publication
 	frame []byte // WebSocket text frame carrying json
@@ -23,6 +23,8 @@ type message struct {
 	sse   atomic.Pointer[[]byte] // "data: {json}\n\n"
 	chunk atomic.Pointer[[]byte] // one chunk: "{json}\n"
 	html  atomic.Pointer[[]byte] // json with <, >, &, U+2028/9 escaped
+
+	deflated atomic.Pointer[deflated] // compressed frame, deflate connections only (deflate.go)
 }
 
 // messageOf returns p's message, building it on first use and keeping it

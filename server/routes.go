@@ -126,7 +126,11 @@ func (s *session) upgrade(env *conn.Env, req *codec.Request, k kind) {
 		}
 	}
 	s.setKind(k)
-	s.Upgrade(env, key)
+	if p, ok := srv.negotiateDeflate(req); ok {
+		s.UpgradeDeflate(env, key, p)
+	} else {
+		s.Upgrade(env, key)
+	}
 	s.loop.stats.upgrades.add(1)
 	if r != nil {
 		s.admit(req, "ws", r)

@@ -58,8 +58,8 @@ var transports = [kindCount]transport{
 
 func (s *session) transport() *transport { return &transports[s.kind] }
 
-// writeFrame: the shared WebSocket frame.
-func writeFrame(s *session, m *message) { s.emit(m.frame) }
+// writeFrame: the shared WebSocket frame, compressed where negotiated.
+func writeFrame(s *session, m *message) { s.emit(m.wsFrame(s.Deflate())) }
 
 // wsControl: a text frame.
 func wsControl(_ *session, dst, json []byte) []byte {
