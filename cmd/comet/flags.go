@@ -48,6 +48,7 @@ func newOptions() *options {
 	ks.str(&o.proxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes whose X-Forwarded-For is believed", live|list)
 	ks.bool(&c.NoWebSocket, "no-websocket", false, "refuse WebSocket upgrades with 503 (test HTTP fallback)", live)
 	ks.bool(&c.Echo, "echo", false, "enable the /echo WebSocket endpoint (conformance testing)", live)
+	ks.str((*string)(&c.Compression), "ws-compression", "off", "permessage-deflate on WebSockets: off, or on (fewer bytes for more CPU per message; docs/PROTOCOL.md, Compression)", 0)
 
 	ks.section("Backend API")
 	ks.str(&c.APIKey, "api-key", "", "key for POST /api/publish (empty: the API answers 401 unless -insecure-api)", live|secret)
