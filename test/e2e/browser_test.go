@@ -218,3 +218,16 @@ func writeControl(dir, name string, err error) {
 		_ = os.Rename(tmp, filepath.Join(dir, name))
 	}
 }
+
+// TestBrowserInboxAck: comet.js acknowledges a personal channel's
+// delivery only after the application's handler finished with it, on
+// every transport: what was handled while the page was open, or came
+// while it was closed, is delivered once; a handler that throws, or whose
+// promise never settles, does not acknowledge, and the message comes
+// again with the next connection.
+func TestBrowserInboxAck(t *testing.T) {
+	t.Parallel()
+	dir := requireBrowser(t)
+	srv := startServer(t, "-auth", "demo", "-api-key", apiKey, "-data-dir", t.TempDir())
+	runBrowser(t, dir, browserEnv(t, srv), "ack.mjs")
+}

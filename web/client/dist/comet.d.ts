@@ -1,4 +1,4 @@
-/*! comet.d.ts 0.2.0: generated from dist/comet.js by web/client/build.mjs; do not edit. */
+/*! comet.d.ts 0.3.0: generated from dist/comet.js by web/client/build.mjs; do not edit. */
 /*!
  * comet.js: the browser client of the Comet push server.
  *
@@ -8,16 +8,20 @@
  * backoff and full jitter, resumes every channel from the last seq it
  * delivered (nothing lost, nothing twice), shares one connection between
  * the tabs of an origin, and keeps what is published offline until it is
- * sent, exactly once. See docs/CLIENT.md.
+ * sent, exactly once. On a node with an inbox it sends direct messages,
+ * moves read markers, counts unread messages, and acknowledges what the
+ * application's handlers finished. See docs/CLIENT.md.
  *
  *   import { Comet } from '/comet.js';
  *   const comet = new Comet();
  *   comet.subscribe('room:lobby', (msg) => console.log(msg.seq, msg.data));
  *   comet.connect();
  *   const seq = await comet.publish('room:lobby', { text: 'hi' });
+ *   comet.inbox(async (msg) => show(msg.conv, msg.from, msg.data));
+ *   await comet.dm('bob', { text: 'hello' });
  */
 /** VERSION is the version of this client. */
-export const VERSION: "0.2.0";
+export const VERSION: "0.3.0";
 export default Comet;
 export type ResolvedOptions = { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K]; };
 /**
@@ -30,7 +34,9 @@ export type CursorPosition = {
 };
 /**
  * A delivery from the server, checked: seq 0 is an ephemeral message
- * (typing, join and leave), which never moves a position.
+ * (typing, join and leave, read events and seen receipts), which never
+ * moves a position. conv: the conversation of a personal channel's
+ * delivery.
  */
 export type WireMsg = {
     op: "msg";
@@ -39,6 +45,7 @@ export type WireMsg = {
     ts?: number;
     data: any;
     from?: string;
+    conv?: string;
 };
 /**
  * A poll answer, checked.
@@ -57,6 +64,27 @@ export type PresenceEntry = {
     conn?: string;
     transport?: string;
     since?: number;
+};
+/**
+ * One conversation of an unread answer: its unread count, the read
+ * marker, the last entry's seq and time.
+ */
+export type UnreadConversation = {
+    conv: string;
+    unread: number;
+    read: number;
+    last: number;
+    ts: number;
+};
+/**
+ * The unread answer: the user's unread total, the top of the log, the
+ * conversations (a page of them) and the id to ask for the next page.
+ */
+export type Unread = {
+    total: number;
+    top: number;
+    convs: UnreadConversation[];
+    next: string | null;
 };
 /**
  * Where a channel stands: `seq` null means "from now" (nothing seen yet).
@@ -225,9 +253,29 @@ export type CometOptions = {
      */
     persistKey?: string | undefined;
     /**
+     * the device id for the inbox (sent as device=; a token's client claim wins): null makes one per browser, kept in localStorage; false sends none
+     */
+    device?: string | false | null | undefined;
+    /**
+     * the localStorage key of the device id
+     */
+    deviceKey?: string | undefined;
+    /**
      * log to console.debug
      */
     debug?: boolean | undefined;
+};
+/**
+ * One delivery in the handlers' hands: `left` handlers have not settled
+ * yet; `failed` once one threw or rejected (it is then never done on this
+ * connection); `dead` once the tracker was reset (its late results no
+ * longer count).
+ */
+export type Work = {
+    seq: number;
+    left: number;
+    failed: boolean;
+    dead: boolean;
 };
 /**
  * One queued request. `msg` is the wire message without its id.
@@ -253,7 +301,9 @@ export type CloseInfo = {
 };
 /**
  * A delivery as the application sees it. `seq` 0 marks an ephemeral
- * message (typing, join, leave), which is never stored nor replayed.
+ * message (typing, join, leave; on a personal channel read events and
+ * seen receipts), which is never stored nor replayed. `conv` is the
+ * conversation of a personal channel's delivery (a DM, a group, system).
  */
 export type Message = {
     channel: string;
@@ -262,24 +312,35 @@ export type Message = {
     ts: number | undefined;
     data: any;
     from?: string;
+    conv?: string;
 };
 export type Pos = {
     epoch: string | null;
     seq: number | null;
 };
 /**
- * HubTab is the hub's record of one tab.
+ * A tab's channel in the hub: where the tab stands, whether it is served
+ * live, what is held for it while its history is read, and, for the
+ * personal channel, how far its handlers got.
+ */
+export type HubChannel = {
+    pos: Pos | null;
+    attached: boolean;
+    held: Message[] | null;
+    acks?: TabAcks;
+};
+/**
+ * HubTab is the hub's record of one tab: inbox says it handles the
+ * personal channel (inboxPos: from where, after a new leader).
  */
 export type HubTab = {
     id: string;
     post: (m: any) => void;
     hasGetToken: boolean;
-    channels: Map<string, {
-        pos: Pos | null;
-        attached: boolean;
-        held: Message[] | null;
-    }>;
+    channels: Map<string, HubChannel>;
     gone: boolean;
+    inbox: boolean;
+    inboxPos: Pos | null;
 };
 /**
  * Comet is a client of a Comet node. Nothing happens until connect().
@@ -339,6 +400,11 @@ export class Comet extends Emitter {
     }> | null;
     _saver: Saver | null;
     _onHide: () => void | null;
+    /** @type {string | null} the personal channel, once the hub knows it */
+    _personal: string | null;
+    /** @type {Set<InboxHandler>} */
+    _inboxHandlers: Set<InboxHandler>;
+    _ackQueued: boolean;
     /** state: 'idle', 'connecting', 'connected', 'disconnected' (waiting to retry) or 'closed'. */
     get state(): "closed" | "idle" | "connecting" | "connected" | "disconnected";
     /** The name of the transport in use (or being tried), or null. */
@@ -349,14 +415,20 @@ export class Comet extends Emitter {
     get channels(): string[];
     /** Who the connection is (WebSocket on a node with identity): {user, client, personal, conn, exp}, or null. */
     get identity(): Record<string, any> | null;
+    /** The user's personal channel (user:NAME), once known (any transport), or null. */
+    get personal(): any;
+    /** This browser's device id for the inbox (sent as device=), or null. */
+    get device(): string | null;
     /** How this tab reaches its connection: 'local', 'worker' or 'leader'; null before connect(). */
     get shared(): "worker" | "leader" | "local" | null;
     /** Whether the shared connection runs in this tab (the leader tab, or share: false). */
     get leader(): boolean;
-    /** The publications not answered yet: [{key, channel, data, queuedAt}]. */
+    /** The publications and DMs not answered yet: [{key, op, channel, to, data, queuedAt}] (channel for a pub, to for a dm). */
     get pending(): {
         key: string;
+        op: any;
         channel: any;
+        to: any;
         data: any;
         queuedAt: number;
     }[];
@@ -445,6 +517,57 @@ export class Comet extends Emitter {
     presence(channel: string): Promise<any>;
     /** ping checks the server answers. Resolves with the round trip in ms. */
     ping(): Promise<number>;
+    /**
+     * inbox calls handler(msg) for every message stored for the user (its
+     * personal channel: DMs, group and backend messages; msg.conv names the
+     * conversation), then acknowledges it for this device, but only once
+     * handler returned, or the promise it returned resolved. What it threw
+     * on, rejected or never finished is not acknowledged and comes again
+     * with the next connection (a reconnect, the next page load). Register
+     * it before connect(): what the connection receives before any tab
+     * handles the inbox is not held for later handlers.
+     * @param {(msg: Message) => any} handler
+     * @returns {InboxHandler}
+     */
+    inbox(handler: (msg: Message) => any): InboxHandler;
+    /**
+     * dm sends a direct message to user `to` (both users' personal
+     * channels, every device of both) and resolves with its seq in the
+     * sender's own log. Like publish, it waits in the send queue while
+     * offline and is sent again after a lost answer with the same
+     * idempotency key: stored exactly once.
+     * @param {string} to
+     * @param {any} data
+     * @param {{idem?: string}} [options]
+     * @returns {Promise<number>}
+     */
+    dm(to: string, data: any, options?: {
+        idem?: string;
+    }): Promise<number>;
+    /**
+     * read moves the user's read marker in conversation conv to seq (a seq
+     * of the user's personal channel; it never moves back). The user's other
+     * devices get a read event; in a DM the other participant gets a seen
+     * receipt. Resolves with {read, unread}: the marker and what is still
+     * unread in the conversation.
+     * @param {string} conv
+     * @param {number} seq
+     * @returns {Promise<{read: number, unread: number}>}
+     */
+    read(conv: string, seq: number): Promise<{
+        read: number;
+        unread: number;
+    }>;
+    /**
+     * unread resolves with the user's unread counts: {total, top, convs:
+     * [{conv, unread, read, last, ts}], next}, 100 conversations at a time
+     * (pass {conv: next} for the following page).
+     * @param {{conv?: string}} [options]
+     * @returns {Promise<Unread>}
+     */
+    unread(options?: {
+        conv?: string;
+    }): Promise<Unread>;
     /** @returns {'local' | 'worker' | 'leader'} */
     _mode(): "local" | "worker" | "leader";
     /**
@@ -488,6 +611,19 @@ export class Comet extends Emitter {
     };
     /** @param {TabChannel} c */
     _drop(c: TabChannel): void;
+    /** @param {InboxHandler} h */
+    _dropInbox(h: InboxHandler): void;
+    _handlesInbox(): boolean;
+    _inboxPos(): {
+        epoch: string | null;
+        seq: number;
+    } | null;
+    /**
+     * _personalChannel is the tab's channel for the personal channel name,
+     * made for the inbox's handlers when they have none.
+     * @param {string} name
+     */
+    _personalChannel(name: string): TabChannel | undefined;
     /** @param {any} m */
     _fromHub(m: any): void;
     /**
@@ -523,6 +659,36 @@ export class Comet extends Emitter {
     _gapEvent(c: TabChannel, info: Record<string, any>, since: number | null): void;
     /** @param {any} m */
     _message(m: any): void;
+    /**
+     * _personalMessage hands a delivery of the personal channel to its
+     * handlers: a stored one is acknowledged once they all finished; an
+     * ephemeral one (seq 0) is a read event or a seen receipt.
+     * @param {TabChannel} c
+     * @param {AckTracker} acks
+     * @param {Message} msg
+     * @param {boolean} stored
+     */
+    _personalMessage(c: TabChannel, acks: AckTracker, msg: Message, stored: boolean): void;
+    /**
+     * _inboxEvent emits a read event ({conv, seq, unread}: another device
+     * of the user read conv) or a seen receipt ({conv, by, ts}: the DM's
+     * other participant read up to the entry of time ts).
+     * @param {Message} msg
+     */
+    _inboxEvent(msg: Message): void;
+    /**
+     * _acked tells the hub, once per task, how far this tab's handlers got
+     * on the personal channel.
+     * @param {TabChannel} c
+     */
+    _acked(c: TabChannel): void;
+    /**
+     * _redeliver moves the personal channel back to what its handlers
+     * finished: the connection starts again from there, and what they had
+     * not finished is delivered again.
+     * @param {TabChannel} c
+     */
+    _redeliver(c: TabChannel): void;
     /** @param {string} id */
     _answerToken(id: string): Promise<void>;
     /**
@@ -603,6 +769,8 @@ export class CometError extends Error {
  * @property {string | URL} [workerURL] the script of the SharedWorker (default: comet.js itself)
  * @property {boolean | 'session' | PositionStore} [persist] keep positions across reloads: true or 'session' (sessionStorage), or a store
  * @property {string} [persistKey] the storage key of persisted positions
+ * @property {string | false | null} [device] the device id for the inbox (sent as device=; a token's client claim wins): null makes one per browser, kept in localStorage; false sends none
+ * @property {string} [deviceKey] the localStorage key of the device id
  * @property {boolean} [debug] log to console.debug
  */
 /** Default options; see docs/CLIENT.md for each. */
@@ -633,6 +801,8 @@ export const DEFAULTS: Readonly<{
     workerURL: string | URL | undefined;
     persist: boolean | "session" | PositionStore;
     persistKey: "comet:positions";
+    device: string | false | null;
+    deviceKey: "comet:device";
     debug: false;
 }>;
 /** Transport names, in the default fallback order. */
@@ -692,6 +862,24 @@ export class Subscription {
     unsubscribe(): void;
 }
 /**
+ * InboxHandler is what inbox returns: one handler of the personal
+ * channel's stored deliveries.
+ */
+export class InboxHandler {
+    /**
+     * @param {(h: InboxHandler) => void} drop
+     * @param {(msg: Message) => any} handler
+     */
+    constructor(drop: (h: InboxHandler) => void, handler: (msg: Message) => any);
+    _drop: (h: InboxHandler) => void;
+    /** The handler, called with each delivery; the delivery is acknowledged once it returned or its promise resolved. */
+    handler: (msg: Message) => any;
+    /** False once unsubscribed. */
+    active: boolean;
+    /** unsubscribe stops this handler. */
+    unsubscribe(): void;
+}
+/**
  * A position: a channel, the epoch of its sequence and the last seq seen.
  * @typedef {{channel: string, epoch: string, seq: number}} CursorPosition
  */
@@ -702,7 +890,51 @@ export class Subscription {
  * @returns {CursorPosition[] | null}
  */
 export function parseCursor(cursor: unknown): CursorPosition[] | null;
-/*! comet.js 0.2.0: built from web/client/src by web/client/build.mjs; do not edit. */
+/**
+ * dmConversation names the DM between users a and b as the server does:
+ * "dm:" + the length of the first + ":" + first + ":" + second, the two
+ * ids in byte order (user ids are ASCII, so string order is byte order).
+ * @param {string} a
+ * @param {string} b
+ */
+export function dmConversation(a: string, b: string): string;
+/**
+ * dmPeer returns the other participant of DM conversation conv for user
+ * me, or null when conv is not a DM of me's.
+ * @param {unknown} conv
+ * @param {string} me
+ * @returns {string | null}
+ */
+export function dmPeer(conv: unknown, me: string): string | null;
+/**
+ * TabAcks is the hub's view of how far one tab got with the personal
+ * channel: the watermark the tab reported, the last seq it had seen when
+ * it did, and what the hub sent it since, which the tab cannot have
+ * finished (a report may cross a message on the way).
+ */
+declare class TabAcks {
+    /** @param {number | null} start the position the tab was started at */
+    constructor(start: number | null);
+    /** @type {number | null} */
+    done: number | null;
+    /** @type {number[]} seqs sent after the tab's last report, in order */
+    unseen: number[];
+    /** @param {number} seq a delivery sent to the tab */
+    sent(seq: number): void;
+    /**
+     * report applies the tab's {seq: watermark, upto: last seq it saw}.
+     * @param {number | null} done
+     * @param {number | null} upto
+     */
+    report(done: number | null, upto: number | null): void;
+    /**
+     * limit is the highest seq this tab allows to acknowledge, or null when
+     * it holds nothing back.
+     * @returns {number | null}
+     */
+    limit(): number | null;
+}
+/*! comet.js 0.3.0: built from web/client/src by web/client/build.mjs; do not edit. */
 /**
  * Emitter is a small event emitter whose listeners cannot break it: an
  * exception in a listener is reported as an `error` event of type
@@ -764,6 +996,13 @@ declare class TabChannel {
     live: boolean;
     /** Subscribed "from now" on purpose: a saved position does not apply. */
     fromNow: boolean;
+    /** @type {AckTracker | null} the personal channel's deliveries in the handlers' hands */
+    acks: AckTracker | null;
+    /** @type {{seq: number | null, upto: number | null} | null} the last ack report to the hub */
+    reported: {
+        seq: number | null;
+        upto: number | null;
+    } | null;
 }
 /**
  * One queued request. `msg` is the wire message without its id.
@@ -860,4 +1099,38 @@ declare class Saver {
     dirty(): void;
     /** flush writes now. */
     flush(): void;
+}
+/**
+ * One delivery in the handlers' hands: `left` handlers have not settled
+ * yet; `failed` once one threw or rejected (it is then never done on this
+ * connection); `dead` once the tracker was reset (its late results no
+ * longer count).
+ * @typedef {{seq: number, left: number, failed: boolean, dead: boolean}} Work
+ */
+/**
+ * AckTracker follows the deliveries of one channel through the
+ * application's handlers, oldest first.
+ */
+declare class AckTracker {
+    /** @type {Work[]} */
+    work: Work[];
+    /**
+     * start notes the delivery of seq, whose handlers run next.
+     * @param {number} seq
+     * @returns {Work}
+     */
+    start(seq: number): Work;
+    /** settle drops the finished deliveries at the head. */
+    settle(): void;
+    /**
+     * watermark is the seq that may be acknowledged: everything delivered up
+     * to it is done. pos is the last seq delivered (null: none yet).
+     * @param {number | null} pos
+     * @returns {number | null}
+     */
+    watermark(pos: number | null): number | null;
+    /** busy reports whether a delivery is still in the handlers' hands (or failed). */
+    get busy(): boolean;
+    /** reset forgets every delivery in progress: they are delivered again. */
+    reset(): void;
 }

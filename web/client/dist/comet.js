@@ -1,4 +1,4 @@
-/*! comet.js 0.2.0: built from web/client/src by web/client/build.mjs; do not edit. */
+/*! comet.js 0.3.0: built from web/client/src by web/client/build.mjs; do not edit. */
 // @ts-check
 // ---- src/emitter.js ----
 // Events: the one way the client tells the application what happens.
@@ -221,6 +221,8 @@ function closeReason(code, reason) {
  * @property {string | URL} [workerURL] the script of the SharedWorker (default: comet.js itself)
  * @property {boolean | 'session' | PositionStore} [persist] keep positions across reloads: true or 'session' (sessionStorage), or a store
  * @property {string} [persistKey] the storage key of persisted positions
+ * @property {string | false | null} [device] the device id for the inbox (sent as device=; a token's client claim wins): null makes one per browser, kept in localStorage; false sends none
+ * @property {string} [deviceKey] the localStorage key of the device id
  * @property {boolean} [debug] log to console.debug
  */
 
@@ -252,6 +254,8 @@ const DEFAULTS = Object.freeze({
   workerURL: /** @type {string | URL | undefined} */ (undefined),
   persist: /** @type {boolean | 'session' | PositionStore} */ (false),
   persistKey: 'comet:positions',
+  device: /** @type {string | false | null} */ (null),
+  deviceKey: 'comet:device',
   debug: false,
 });
 
@@ -272,6 +276,191 @@ function wireOptions(o) {
     out[k] = Array.isArray(v) ? [...v] : v;
   }
   return out;
+}
+
+// ---- src/inbox.js ----
+// The inbox's rules on the client (docs/INBOX.md): what a personal
+// channel's delivery may be acknowledged at, conversation ids, and the
+// device id. A delivery is acknowledged only once the application's
+// handlers finished with it (returned, or their promises resolved), and
+// acknowledgements are cumulative, so the position a tab may acknowledge
+// is the last seq before its oldest delivery still in the handlers' hands.
+
+/** A user id: 1-128 bytes of the channel-name set (docs/AUTH.md). */
+const USER_RE = /^[A-Za-z0-9_:.@/=+#-]{1,128}$/;
+
+/** The longest user id a DM may name (its conversation id fits 128 bytes). */
+const DM_MAX_USER = 60;
+
+/**
+ * dmConversation names the DM between users a and b as the server does:
+ * "dm:" + the length of the first + ":" + first + ":" + second, the two
+ * ids in byte order (user ids are ASCII, so string order is byte order).
+ * @param {string} a
+ * @param {string} b
+ */
+function dmConversation(a, b) {
+  const [x, y] = a < b ? [a, b] : [b, a];
+  return `dm:${x.length}:${x}:${y}`;
+}
+
+/**
+ * dmPeer returns the other participant of DM conversation conv for user
+ * me, or null when conv is not a DM of me's.
+ * @param {unknown} conv
+ * @param {string} me
+ * @returns {string | null}
+ */
+function dmPeer(conv, me) {
+  if (typeof conv !== 'string') return null;
+  const m = /^dm:(\d{1,3}):/.exec(conv);
+  if (!m) return null;
+  const n = Number(m[1]);
+  const rest = conv.slice(m[0].length);
+  if (rest.length < n + 2 || rest[n] !== ':') return null;
+  const a = rest.slice(0, n);
+  const b = rest.slice(n + 1);
+  if (a === me) return b;
+  if (b === me) return a;
+  return null;
+}
+
+/**
+ * One delivery in the handlers' hands: `left` handlers have not settled
+ * yet; `failed` once one threw or rejected (it is then never done on this
+ * connection); `dead` once the tracker was reset (its late results no
+ * longer count).
+ * @typedef {{seq: number, left: number, failed: boolean, dead: boolean}} Work
+ */
+
+/**
+ * AckTracker follows the deliveries of one channel through the
+ * application's handlers, oldest first.
+ */
+class AckTracker {
+  constructor() {
+    /** @type {Work[]} */
+    this.work = [];
+  }
+
+  /**
+   * start notes the delivery of seq, whose handlers run next.
+   * @param {number} seq
+   * @returns {Work}
+   */
+  start(seq) {
+    const w = { seq, left: 0, failed: false, dead: false };
+    this.work.push(w);
+    return w;
+  }
+
+  /** settle drops the finished deliveries at the head. */
+  settle() {
+    while (this.work.length > 0 && this.work[0].left === 0 && !this.work[0].failed) this.work.shift();
+  }
+
+  /**
+   * watermark is the seq that may be acknowledged: everything delivered up
+   * to it is done. pos is the last seq delivered (null: none yet).
+   * @param {number | null} pos
+   * @returns {number | null}
+   */
+  watermark(pos) {
+    return this.work.length > 0 ? this.work[0].seq - 1 : pos;
+  }
+
+  /** busy reports whether a delivery is still in the handlers' hands (or failed). */
+  get busy() {
+    return this.work.length > 0;
+  }
+
+  /** reset forgets every delivery in progress: they are delivered again. */
+  reset() {
+    for (const w of this.work) w.dead = true;
+    this.work = [];
+  }
+}
+
+/**
+ * TabAcks is the hub's view of how far one tab got with the personal
+ * channel: the watermark the tab reported, the last seq it had seen when
+ * it did, and what the hub sent it since, which the tab cannot have
+ * finished (a report may cross a message on the way).
+ */
+class TabAcks {
+  /** @param {number | null} start the position the tab was started at */
+  constructor(start) {
+    /** @type {number | null} */
+    this.done = start;
+    /** @type {number[]} seqs sent after the tab's last report, in order */
+    this.unseen = [];
+  }
+
+  /** @param {number} seq a delivery sent to the tab */
+  sent(seq) {
+    if (this.unseen.length < 100000) this.unseen.push(seq);
+  }
+
+  /**
+   * report applies the tab's {seq: watermark, upto: last seq it saw}.
+   * @param {number | null} done
+   * @param {number | null} upto
+   */
+  report(done, upto) {
+    this.done = done;
+    if (upto == null) return;
+    let i = 0;
+    while (i < this.unseen.length && this.unseen[i] <= upto) i++;
+    if (i > 0) this.unseen.splice(0, i);
+  }
+
+  /**
+   * limit is the highest seq this tab allows to acknowledge, or null when
+   * it holds nothing back.
+   * @returns {number | null}
+   */
+  limit() {
+    if (this.unseen.length === 0) return this.done;
+    const before = this.unseen[0] - 1;
+    return this.done == null ? before : Math.min(this.done, before);
+  }
+}
+
+/**
+ * ackLimit combines the tabs' limits: the lowest, or null when none holds
+ * anything back.
+ * @param {Iterable<TabAcks>} tabs
+ * @returns {number | null}
+ */
+function ackLimit(tabs) {
+  /** @type {number | null} */
+  let min = null;
+  for (const t of tabs) {
+    const l = t.limit();
+    if (l != null && (min == null || l < min)) min = l;
+  }
+  return min;
+}
+
+/**
+ * deviceID returns this browser's device id for the inbox: kept in
+ * localStorage under key (made once, 128 random bits), or a fresh one per
+ * page where storage is off.
+ * @param {string} key
+ * @param {() => string} make
+ * @returns {string}
+ */
+function deviceID(key, make) {
+  try {
+    const s = /** @type {any} */ (globalThis).localStorage;
+    const got = s && s.getItem(key);
+    if (typeof got === 'string' && USER_RE.test(got)) return got;
+    const id = make();
+    if (s) s.setItem(key, id);
+    return id;
+  } catch {
+    return make();
+  }
 }
 
 // ---- src/protocol.js ----
@@ -350,8 +539,10 @@ function positionParam(name, epoch, seq) {
 
 /**
  * A delivery from the server, checked: seq 0 is an ephemeral message
- * (typing, join and leave), which never moves a position.
- * @typedef {{op: 'msg', ch: string, seq: number, ts?: number, data: any, from?: string}} WireMsg
+ * (typing, join and leave, read events and seen receipts), which never
+ * moves a position. conv: the conversation of a personal channel's
+ * delivery.
+ * @typedef {{op: 'msg', ch: string, seq: number, ts?: number, data: any, from?: string, conv?: string}} WireMsg
  */
 
 /**
@@ -366,7 +557,8 @@ function validMsg(m) {
     isSeq(m.seq) &&
     'data' in m &&
     (m.ts === undefined || typeof m.ts === 'number') &&
-    (m.from === undefined || typeof m.from === 'string')
+    (m.from === undefined || typeof m.from === 'string') &&
+    (m.conv === undefined || typeof m.conv === 'string')
   );
 }
 
@@ -442,6 +634,40 @@ function presenceEntry(c) {
   }
   if (isSeq(c.since)) e.since = c.since;
   return e;
+}
+
+/**
+ * One conversation of an unread answer: its unread count, the read
+ * marker, the last entry's seq and time.
+ * @typedef {{conv: string, unread: number, read: number, last: number, ts: number}} UnreadConversation
+ */
+
+/**
+ * The unread answer: the user's unread total, the top of the log, the
+ * conversations (a page of them) and the id to ask for the next page.
+ * @typedef {{total: number, top: number, convs: UnreadConversation[], next: string | null}} Unread
+ */
+
+/**
+ * decodeUnread checks an unread answer and keeps its known fields.
+ * @param {unknown} m
+ * @returns {Unread | null}
+ */
+function decodeUnread(m) {
+  if (!isObj(m) || !isSeq(m.total) || !Array.isArray(m.convs)) return null;
+  /** @type {UnreadConversation[]} */
+  const convs = [];
+  for (const c of m.convs.slice(0, 1000)) {
+    if (!isObj(c) || typeof c.conv !== 'string' || !isSeq(c.unread)) continue;
+    convs.push({
+      conv: c.conv.slice(0, 128),
+      unread: c.unread,
+      read: isSeq(c.read) ? c.read : 0,
+      last: isSeq(c.last) ? c.last : 0,
+      ts: typeof c.ts === 'number' ? c.ts : 0,
+    });
+  }
+  return { total: m.total, top: isSeq(m.top) ? m.top : 0, convs, next: typeof m.next === 'string' && m.next !== '' ? m.next : null };
 }
 
 /**
@@ -1136,7 +1362,7 @@ function retryAfterMs(value, now = Date.now()) {
  */
 class HTTPTransport extends Transport {
   open() {
-    if (this.conn.channelCount() === 0) {
+    if (!this.conn.reads()) {
       // Nothing to read: check the server answers, and wait for channels.
       this.conn.probe().then((up) => {
         if (this.dead) return;
@@ -1160,7 +1386,7 @@ class HTTPTransport extends Transport {
       this.pendingRestart = false;
       if (this.dead) return;
       this.stopRequest();
-      if (this.conn.channelCount() > 0) this.restart();
+      if (this.conn.reads()) this.restart();
       else if (!this.opened) this.open();
     });
   }
@@ -1382,11 +1608,30 @@ class SSETransport extends HTTPTransport {
 // answer is the acknowledgement.
 
 
+/**
+ * ACK_HOLD bounds, in ms, how long the next poll waits for the inbox's
+ * handlers: a poll names the personal channel at what they finished (its
+ * cursor is the acknowledgement), and one named behind what arrived is
+ * answered at once with it again.
+ */
+const ACK_HOLD = 2000;
+
 /** PollTransport reads by long-polls, with POST /send up. */
 class PollTransport extends HTTPTransport {
   restart() {
     this.gen = (this.gen || 0) + 1;
     const gen = this.gen;
+    if (this.conn.ackBehind()) {
+      this.conn.whenAcked(ACK_HOLD).then(() => {
+        if (!this.dead && gen === this.gen) this.poll(gen);
+      });
+      return;
+    }
+    this.poll(gen);
+  }
+
+  /** @param {number} gen */
+  poll(gen) {
     const o = this.conn.options;
     const q = this.conn.httpParams();
     // The first poll, and one for a channel with no position yet, is
@@ -1430,7 +1675,7 @@ class PollTransport extends HTTPTransport {
           this.fail('malformed poll answer');
           return;
         }
-        if (live() && this.conn.channelCount() > 0) this.restart();
+        if (live() && this.conn.reads()) this.restart();
       })
       .catch((err) => {
         if (!live()) return;
@@ -1683,8 +1928,10 @@ function supported(name) {
 
 /**
  * A delivery as the application sees it. `seq` 0 marks an ephemeral
- * message (typing, join, leave), which is never stored nor replayed.
- * @typedef {{channel: string, seq: number, epoch: string | null, ts: number | undefined, data: any, from?: string}} Message
+ * message (typing, join, leave; on a personal channel read events and
+ * seen receipts), which is never stored nor replayed. `conv` is the
+ * conversation of a personal channel's delivery (a DM, a group, system).
+ * @typedef {{channel: string, seq: number, epoch: string | null, ts: number | undefined, data: any, from?: string, conv?: string}} Message
  */
 
 /**
@@ -1741,7 +1988,7 @@ class LinkBase extends Emitter {
     /** Bumped by close and restarts to invalidate async continuations. */
     this.gen = 0;
     /** @type {Record<string, ReturnType<typeof setTimeout> | null>} */
-    this.timers = { connect: null, retry: null, stable: null, flush: null, refresh: null };
+    this.timers = { connect: null, retry: null, stable: null, flush: null, refresh: null, ack: null };
     /** @type {Map<string, {resolve: (m: any) => void, reject: (e: CometError) => void, timer: any, entry?: OutboxEntry}>} */
     this.pending = new Map();
     this.nextId = 0;
@@ -1755,6 +2002,24 @@ class LinkBase extends Emitter {
     this.tokenStale = false;
     /** @type {string | null} the user's personal channel, once known */
     this.personal = null;
+    /**
+     * The inbox: whether a tab handles the personal channel (on), the seq
+     * its handlers finished (done: the position named for it and
+     * acknowledged), the highest acknowledged so far (sent), whether the
+     * node serves acks ('unknown' until the first answer), an HTTP ack in
+     * flight, and who waits for the handlers (a long-poll).
+     */
+    this.inbox = {
+      on: false,
+      /** @type {number | null} */
+      done: null,
+      sent: 0,
+      /** @type {'unknown' | 'yes' | 'no'} */
+      served: /** @type {'unknown' | 'yes' | 'no'} */ ('unknown'),
+      posting: false,
+      /** @type {(() => void)[]} */
+      waiters: [],
+    };
     /** @type {Record<string, any> | null} */
     this.identity = null;
     this.stats = { delivered: 0, duplicates: 0, connects: 0, reconnects: 0, errors: 0, gaps: 0 };
@@ -1848,6 +2113,28 @@ class LinkBase extends Emitter {
     return this.channels.size;
   }
 
+  /**
+   * reads reports whether an HTTP transport has anything to read: a
+   * channel, or the inbox (the server adds the personal channel to every
+   * request, named or not).
+   */
+  reads() {
+    return this.channels.size > 0 || this.inbox.on;
+  }
+
+  /**
+   * positionOf is where a channel is named from in a request: its last
+   * delivery, except for the personal channel of an inbox that a tab
+   * handles, named at what the handlers finished (a position named is an
+   * acknowledgement there, and what is not finished must come again).
+   * @param {Channel} c
+   * @returns {{epoch: string | null, seq: number | null}}
+   */
+  positionOf(c) {
+    if (c.name === this.personal && this.inbox.on) return { epoch: c.epoch, seq: this.inbox.done };
+    return c;
+  }
+
   /** channelList lists the channels read. */
   channelList() {
     return [...this.channels.values()];
@@ -1859,7 +2146,10 @@ class LinkBase extends Emitter {
    */
   httpParams() {
     const q = new URLSearchParams();
-    for (const c of this.channels.values()) q.append('ch', positionParam(c.name, c.epoch, c.seq));
+    for (const c of this.channels.values()) {
+      const p = this.positionOf(c);
+      q.append('ch', positionParam(c.name, p.epoch, p.seq));
+    }
     if (this.sid) q.set('sid', this.sid);
     return q;
   }
@@ -1872,30 +2162,41 @@ class LinkBase extends Emitter {
   wsConnectParams() {
     const q = new URLSearchParams();
     const c = this.personal && this.channels.get(this.personal);
-    if (c && c.seq != null) q.append('ch', positionParam(c.name, c.epoch, c.seq));
+    const p = c && this.positionOf(c);
+    if (c && p && p.seq != null) q.append('ch', positionParam(c.name, p.epoch, p.seq));
     return q;
   }
 
   /**
-   * endpoint is the URL of a server path with q and the token.
+   * endpoint is the URL of a server path with q, the token and the device
+   * id (which the token's client claim overrides on the server).
    * @param {string} path
    * @param {URLSearchParams} q
    */
   endpoint(path, q) {
     const u = new URL(path, this.baseURL);
     if (this.token) q.set('token', this.token);
+    if (this.options.device) q.set('device', this.options.device);
     u.search = q.toString();
     return u;
   }
 }
 
 // ---- src/sender.js ----
-// Sending: the send queue (publications, resent with their idempotency
-// key until the server answers), requests that wait for a reply (presence,
-// ping, typing, refresh) over the WebSocket or POST /send, and the short
-// poll that reads a channel's history for a tab that comes back behind.
+// Sending: the send queue (publications and DMs, resent with their
+// idempotency key until the server answers), requests that wait for a
+// reply (presence, ping, typing, refresh, the inbox's read and unread)
+// over the WebSocket or POST /send, the inbox's acknowledgements, and the
+// short poll that reads a channel's history for a tab that comes back
+// behind.
 
 
+
+/** The ops POST /send carries (docs/PROTOCOL.md): all but sub, unsub, refresh. */
+const SEND_OPS = new Set(['pub', 'dm', 'typing', 'presence', 'ping', 'ack', 'read', 'unread']);
+
+/** The answers of POST /send that are not errors. */
+const SEND_ANSWERS = new Set(['ok', 'pong', 'presence', 'unread']);
 
 /** Sender is the up-channel of a link. */
 class Sender extends LinkBase {
@@ -1913,18 +2214,18 @@ class Sender extends LinkBase {
   }
 
   /**
-   * request sends one message that is not queued (presence, typing, ping)
-   * and resolves with the reply. It needs a live connection; presence and
-   * typing need the WebSocket (POST /send carries only pub and ping).
+   * request sends one message that is not queued (presence, typing, ping,
+   * read, unread) and resolves with the reply: over the WebSocket, else
+   * with POST /send. It needs a live connection.
    * @param {Record<string, any>} msg
    * @returns {Promise<any>}
    */
   request(msg) {
     const t = this.current;
     if (t && t.name === 'websocket' && t.up) return this.wsRequest(t, msg, undefined);
-    if (msg.op === 'ping' || msg.op === 'pub') return this.post(msg);
-    const why = t && t.up ? `${msg.op} needs the WebSocket transport (now ${t.name})` : 'not connected';
-    return Promise.reject(new CometError(t && t.up ? 501 : 0, why, t && t.up ? 'unsupported' : 'lost'));
+    if (!t || !t.up) return Promise.reject(new CometError(0, 'not connected', 'lost'));
+    if (SEND_OPS.has(msg.op)) return this.post(msg);
+    return Promise.reject(new CometError(501, `${msg.op} needs the WebSocket transport (now ${t.name})`, 'unsupported'));
   }
 
   /**
@@ -2057,7 +2358,7 @@ class Sender extends LinkBase {
             throw new CometError(0, 'invalid answer from POST /send', 'lost');
           }
           if (isObj(m) && m.op === 'err') throw new CometError(Number.isInteger(m.code) ? m.code : 0, String(m.reason), 'server');
-          if (!isObj(m) || (m.op !== 'ok' && m.op !== 'pong')) throw new CometError(0, 'unexpected answer from POST /send', 'lost');
+          if (!isObj(m) || !SEND_ANSWERS.has(m.op)) throw new CometError(0, 'unexpected answer from POST /send', 'lost');
           return m;
         },
         (err) => {
@@ -2066,6 +2367,111 @@ class Sender extends LinkBase {
         },
       )
       .finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * setInbox says whether a tab handles the personal channel and up to
+   * which seq its handlers finished (the hub combines its tabs): that
+   * position is acknowledged, and a long-poll waiting for it goes on.
+   * @param {boolean} on
+   * @param {number | null} done
+   */
+  setInbox(on, done) {
+    const a = this.inbox;
+    const was = a.on;
+    a.on = on;
+    a.done = on ? done : null;
+    if (on && !was && this.current && !this.current.dead && this.current.name !== 'websocket' && this.channels.size === 0) {
+      this.current.channelsChanged([], []); // an HTTP transport with nothing to read now reads the inbox
+    }
+    if (!this.ackBehind()) for (const w of a.waiters.splice(0)) w();
+    this.ackSoon();
+  }
+
+  /**
+   * ackBehind reports whether the handlers still hold deliveries of the
+   * personal channel (what a request names for it is behind what arrived).
+   */
+  ackBehind() {
+    const a = this.inbox;
+    const c = this.personal ? this.channels.get(this.personal) : undefined;
+    if (!a.on || !c || c.seq == null) return false;
+    return a.done == null || a.done < c.seq;
+  }
+
+  /**
+   * whenAcked resolves once the handlers caught up with the personal
+   * channel's deliveries, or after ms.
+   * @param {number} ms
+   * @returns {Promise<void>}
+   */
+  whenAcked(ms) {
+    if (!this.ackBehind()) return Promise.resolve();
+    const waiters = this.inbox.waiters;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        const i = waiters.indexOf(done);
+        if (i >= 0) waiters.splice(i, 1);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      waiters.push(done);
+    });
+  }
+
+  // ackSoon sends the acknowledgement once the current task is over: the
+  // handlers of a burst (a replay page) finish together and are
+  // acknowledged in one.
+  ackSoon() {
+    if (this.timers.ack) return;
+    const a = this.inbox;
+    if (!a.on || a.done == null || a.done <= a.sent || a.served === 'no') return;
+    this.timers.ack = setTimeout(() => {
+      this.timers.ack = null;
+      this.sendAck();
+    }, 0);
+  }
+
+  // sendAck acknowledges the personal channel up to inbox.done: over the
+  // WebSocket as an ack op (the first one of a connection with an id, to
+  // learn whether the node keeps an inbox; the others without, which the
+  // server coalesces), on SSE and the iframe with POST /send, one at a
+  // time. A long-poll's cursor is its acknowledgement.
+  sendAck() {
+    const a = this.inbox;
+    const t = this.current;
+    const seq = a.done;
+    if (!t || !t.up || !this.personal || !a.on || seq == null || seq <= a.sent || a.served === 'no' || a.posting) return;
+    if (t.name === 'poll') return;
+    const msg = { op: 'ack', ch: this.personal, seq };
+    if (t.name === 'websocket' && a.served === 'yes') {
+      try {
+        t.send(msg);
+        a.sent = seq;
+      } catch {
+        // the close event follows; the next connection names the position
+      }
+      return;
+    }
+    a.posting = true;
+    const gen = this.gen;
+    const p = t.name === 'websocket' ? this.wsRequest(t, msg, undefined) : this.post(msg);
+    p.then(
+      () => {
+        a.served = 'yes';
+        a.sent = Math.max(a.sent, seq);
+      },
+      (err) => {
+        // A node without an inbox answers 501: stop. Other failures wait
+        // for the next connection, whose request names the position.
+        if (err.kind === 'server' && err.code === 501) a.served = 'no';
+        else if (err.kind === 'server') this.report('server', `ack refused: ${err.code} ${err.message}`, { code: err.code });
+      },
+    ).finally(() => {
+      a.posting = false;
+      if (gen === this.gen) this.ackSoon();
+    });
   }
 
   /**
@@ -2122,6 +2528,7 @@ class Receiver extends Sender {
     /** @type {Message} */
     const msg = { channel: m.ch, seq: m.seq, epoch: c.epoch, ts: m.ts, data: m.data };
     if (typeof m.from === 'string') msg.from = m.from;
+    if (typeof m.conv === 'string') msg.conv = m.conv;
     this.emit('message', msg);
   }
 
@@ -2205,6 +2612,7 @@ class Receiver extends Sender {
       case 'ok':
       case 'pong':
       case 'presence':
+      case 'unread':
         this.wsReply(m);
         return;
       case 'err':
@@ -2240,6 +2648,7 @@ class Receiver extends Sender {
     if (!/^[A-Za-z0-9_:.@/=+#-]{1,128}$/.test(name)) return;
     this.personal = name;
     if (!this.channels.has(name)) this.channels.set(name, new Channel(name));
+    this.emit('personal', name);
   }
 
   /** @param {Record<string, any>} m */
@@ -2253,7 +2662,16 @@ class Receiver extends Sender {
     }
     const resync = m.id === undefined && c.live;
     c.subId = null;
-    const gap = startAt(c, m.epoch, m.seq, m.recovered === false);
+    /** @type {GapInfo | null} */
+    let gap;
+    if (c.seq == null && c.name === this.personal && m.recovered !== undefined) {
+      // The inbox started it after the device's acknowledged position
+      // (not at the top the reply names): what follows is all new.
+      c.epoch = m.epoch;
+      gap = m.recovered === false ? { epoch: m.epoch, previousEpoch: null, since: null, reason: 'history gap' } : null;
+    } else {
+      gap = startAt(c, m.epoch, m.seq, m.recovered === false);
+    }
     this.gap(c, gap);
     if (!resync) this.confirm(c, !gap);
   }
@@ -2501,12 +2919,18 @@ class Connection extends Receiver {
     this.lost();
   }
 
-  // lost forgets what only the closed connection knew.
+  // lost forgets what only the closed connection knew. The personal
+  // channel of an inbox goes back to what the handlers finished: what they
+  // did not finish (or threw on) is delivered again by the next
+  // connection.
   lost() {
     for (const c of this.channels.values()) {
       c.live = false;
       c.subId = null;
     }
+    const p = this.personal ? this.channels.get(this.personal) : undefined;
+    if (p && this.inbox.on) p.seq = this.inbox.done;
+    this.inbox.posting = false;
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(new CometError(0, 'disconnected before the server answered', 'lost'));
@@ -2637,6 +3061,9 @@ class Connection extends Receiver {
     if (this.timers.stable) clearTimeout(this.timers.stable);
     this.timers.stable = setTimeout(() => this.backoff.reset(), this.options.stableAfter);
     if (t.name !== 'websocket') this.flush(); // the WebSocket flushes after its subscriptions
+    this.inbox.served = 'unknown'; // another node, maybe
+    this.inbox.sent = 0;
+    this.ackSoon();
   }
 
   /**
@@ -2646,7 +3073,7 @@ class Connection extends Receiver {
   transportClosed(t, info) {
     if (t !== this.current) return;
     this.current = null;
-    for (const k of ['connect', 'stable', 'flush']) {
+    for (const k of ['connect', 'stable', 'flush', 'ack']) {
       const timer = this.timers[k];
       if (timer) clearTimeout(timer);
       this.timers[k] = null;
@@ -2738,13 +3165,17 @@ function withTimeout(p, ms, why) {
 // that comes back behind the connection (a reload, a tab opened later with
 // a saved position) is first served the missed messages from history.
 //
+// The personal channel is read for the tabs that handle the inbox, and
+// acknowledged up to where every such tab's handlers finished.
+//
 // The messages between tabs and hub (plain data, so they cross a
 // MessagePort or a BroadcastChannel):
-//   tab -> hub  hello {tab, lock, options, hasGetToken, sid, channels: [{ch, pos}]}
+//   tab -> hub  hello {tab, lock, options, hasGetToken, sid, channels: [{ch, pos}], inbox, inboxPos}
 //               sub {ch, pos} | unsub {ch} | req {id, msg} | ctl {what, arg}
+//               inbox {on, pos, keep} | ack {seq, upto}
 //               token {id, answer | error} | bye
 //   hub -> tab  welcome {sid, snapshot} | ev {name, arg} | stats {stats}
-//               start {ch, epoch, seq, recovered, gap} | msg {m} | gap {ch, info}
+//               personal {ch} | start {ch, epoch, seq, recovered, gap} | msg {m} | gap {ch, info}
 //               confirm {ch, epoch, seq, recovered} | res {id, value | error}
 //               token? {id}
 
@@ -2752,13 +3183,23 @@ function withTimeout(p, ms, why) {
 /** @typedef {{epoch: string | null, seq: number | null}} Pos */
 
 /**
- * HubTab is the hub's record of one tab.
+ * A tab's channel in the hub: where the tab stands, whether it is served
+ * live, what is held for it while its history is read, and, for the
+ * personal channel, how far its handlers got.
+ * @typedef {{pos: Pos | null, attached: boolean, held: Message[] | null, acks?: TabAcks}} HubChannel
+ */
+
+/**
+ * HubTab is the hub's record of one tab: inbox says it handles the
+ * personal channel (inboxPos: from where, after a new leader).
  * @typedef {{
  *   id: string,
  *   post: (m: any) => void,
  *   hasGetToken: boolean,
- *   channels: Map<string, {pos: Pos | null, attached: boolean, held: Message[] | null}>,
+ *   channels: Map<string, HubChannel>,
  *   gone: boolean,
+ *   inbox: boolean,
+ *   inboxPos: Pos | null,
  * }} HubTab
  */
 
@@ -2817,7 +3258,10 @@ class Hub {
     const old = this.tabs.get(m.tab);
     if (old) old.gone = true;
     /** @type {HubTab} */
-    const tab = { id: String(m.tab), post, hasGetToken: !!m.hasGetToken, channels: new Map(), gone: false };
+    const tab = {
+      id: String(m.tab), post, hasGetToken: !!m.hasGetToken, channels: new Map(), gone: false,
+      inbox: m.inbox === true, inboxPos: m.inbox === true ? position(m.inboxPos) : null,
+    };
     this.tabs.set(tab.id, tab);
     const conn = this.conn || this.start(m);
     this.watchTab(tab, m.lock);
@@ -2828,6 +3272,11 @@ class Hub {
     });
     for (const c of Array.isArray(m.channels) ? m.channels.slice(0, 1000) : []) this.subscribe(tab, c.ch, c.pos);
     if (old) for (const ch of old.channels.keys()) if (!this.wanted(ch)) conn.removeChannel(ch);
+    if (conn.personal) {
+      tab.post({ t: 'personal', ch: conn.personal });
+      if (tab.inbox) this.subscribe(tab, conn.personal, tab.inboxPos);
+    }
+    this.updateInbox();
     conn.connect();
     return tab;
   }
@@ -2850,6 +3299,7 @@ class Hub {
     conn.on('message', (msg) => this.message(msg));
     conn.on('gap', (info) => this.gap(info));
     conn.on('subscribed', (info) => this.subscribed(info));
+    conn.on('personal', (name) => this.personal(name));
     return conn;
   }
 
@@ -2882,7 +3332,24 @@ class Hub {
       case 'unsub':
         tab.channels.delete(m.ch);
         if (!this.wanted(m.ch)) conn.removeChannel(m.ch);
+        this.updateInbox();
         return;
+      case 'inbox':
+        tab.inbox = m.on === true;
+        tab.inboxPos = tab.inbox ? position(m.pos) : null;
+        if (conn.personal) {
+          if (tab.inbox && !tab.channels.has(conn.personal)) this.subscribe(tab, conn.personal, tab.inboxPos);
+          if (!tab.inbox && m.keep !== true) tab.channels.delete(conn.personal);
+        }
+        this.updateInbox();
+        return;
+      case 'ack': {
+        const ts = conn.personal ? tab.channels.get(conn.personal) : undefined;
+        if (!ts || !ts.acks) return;
+        ts.acks.report(seqOrNull(m.seq), seqOrNull(m.upto));
+        this.updateInbox();
+        return;
+      }
       case 'req':
         this.request(tab, m.id, m.msg, m.queue === true);
         return;
@@ -2952,6 +3419,49 @@ class Hub {
   }
 
   /**
+   * personal: the connection learned its personal channel. Every tab is
+   * told; those that handle the inbox read it.
+   * @param {string} name
+   */
+  personal(name) {
+    for (const tab of this.tabs.values()) {
+      tab.post({ t: 'personal', ch: name });
+      if (tab.inbox && !tab.channels.has(name)) this.subscribe(tab, name, tab.inboxPos);
+    }
+    this.updateInbox();
+  }
+
+  /**
+   * updateInbox tells the connection whether a tab handles the inbox and
+   * where every such tab's handlers have got to: that is acknowledged.
+   */
+  updateInbox() {
+    const conn = this.conn;
+    if (!conn) return;
+    let on = false;
+    /** @type {TabAcks[]} */
+    const acks = [];
+    for (const tab of this.tabs.values()) {
+      const ts = conn.personal ? tab.channels.get(conn.personal) : undefined;
+      if (tab.inbox || ts) on = true;
+      if (ts && ts.acks) acks.push(ts.acks);
+    }
+    conn.setInbox(on, ackLimit(acks));
+  }
+
+  /**
+   * send posts a delivery to a tab, noting, on the personal channel, that
+   * the tab has it in hand.
+   * @param {HubTab} tab
+   * @param {HubChannel} ts
+   * @param {Message} m
+   */
+  send(tab, ts, m) {
+    if (ts.acks && m.seq > 0) ts.acks.sent(m.seq);
+    tab.post({ t: 'msg', m });
+  }
+
+  /**
    * wanted reports whether any tab reads ch.
    * @param {string} ch
    */
@@ -2988,20 +3498,25 @@ class Hub {
     const ts = tab.channels.get(ch);
     if (!c || !ts) return;
     const here = { epoch: c.epoch, seq: c.seq };
+    const personal = ch === /** @type {Connection} */ (this.conn).personal;
     if (!ts.pos || !before(ts.pos, here)) {
       ts.attached = true;
+      if (personal) ts.acks = new TabAcks(here.seq);
       tab.post({ t: 'start', ch, epoch: here.epoch, seq: here.seq, recovered, gap });
+      if (personal) this.updateInbox();
       return;
     }
     ts.held = [];
     this.backfill(tab, ch, /** @type {{epoch: string | null, seq: number}} */ (ts.pos), here).then((r) => {
       if (tab.gone || tab.channels.get(ch) !== ts) return;
+      if (personal) ts.acks = new TabAcks(r.seq);
       tab.post({ t: 'start', ch, epoch: r.epoch, seq: r.seq, recovered: !r.gap, gap: r.gap });
-      for (const m of r.msgs) tab.post({ t: 'msg', m });
+      for (const m of r.msgs) this.send(tab, ts, m);
       const held = ts.held || [];
       ts.held = null;
       ts.attached = true;
-      for (const m of held) tab.post({ t: 'msg', m });
+      for (const m of held) this.send(tab, ts, m);
+      if (personal) this.updateInbox();
     });
   }
 
@@ -3028,7 +3543,7 @@ class Hub {
           gap = { epoch: r.epoch, previousEpoch: pos.epoch, since: pos.seq, reason: changed ? 'epoch changed' : 'history gap' };
           if (changed) start = { epoch: r.epoch, seq: 0 };
         }
-        for (const m of r.msgs) msgs.push({ channel: ch, seq: m.seq, epoch: r.epoch, ts: m.ts, data: m.data, from: m.from });
+        for (const m of r.msgs) msgs.push({ channel: ch, seq: m.seq, epoch: r.epoch, ts: m.ts, data: m.data, from: m.from, conv: m.conv });
         at = { epoch: r.epoch, seq: r.seq };
         if (r.msgs.length === 0 || here.seq == null || r.seq >= here.seq || r.epoch !== here.epoch) break;
       }
@@ -3052,7 +3567,7 @@ class Hub {
       if (ts.held) {
         if (m.seq !== 0 && ts.held.length < MAX_HELD) ts.held.push(m);
       } else if (ts.attached) {
-        tab.post({ t: 'msg', m });
+        this.send(tab, ts, m);
       }
     }
   }
@@ -3112,12 +3627,31 @@ class Hub {
     const conn = this.conn;
     if (!conn) return;
     for (const ch of tab.channels.keys()) if (!this.wanted(ch)) conn.removeChannel(ch);
+    this.updateInbox();
     if (this.tabs.size === 0) {
       conn.close();
       this.conn = null;
       this.onEmpty();
     }
   }
+}
+
+/**
+ * position checks a position a tab sent.
+ * @param {any} p
+ * @returns {Pos | null}
+ */
+function position(p) {
+  return p && Number.isSafeInteger(p.seq) && p.seq >= 0 ? { epoch: typeof p.epoch === 'string' ? p.epoch : null, seq: p.seq } : null;
+}
+
+/**
+ * seqOrNull is x when it is a seq, else null.
+ * @param {unknown} x
+ * @returns {number | null}
+ */
+function seqOrNull(x) {
+  return Number.isSafeInteger(x) && /** @type {number} */ (x) >= 0 ? /** @type {number} */ (x) : null;
 }
 
 /**
@@ -3366,6 +3900,31 @@ class Subscription {
 }
 
 /**
+ * InboxHandler is what inbox returns: one handler of the personal
+ * channel's stored deliveries.
+ */
+class InboxHandler {
+  /**
+   * @param {(h: InboxHandler) => void} drop
+   * @param {(msg: Message) => any} handler
+   */
+  constructor(drop, handler) {
+    this._drop = drop;
+    /** The handler, called with each delivery; the delivery is acknowledged once it returned or its promise resolved. */
+    this.handler = handler;
+    /** False once unsubscribed. */
+    this.active = true;
+  }
+
+  /** unsubscribe stops this handler. */
+  unsubscribe() {
+    if (!this.active) return;
+    this.active = false;
+    this._drop(this);
+  }
+}
+
+/**
  * TabChannel is a tab's state for one channel.
  */
 class TabChannel {
@@ -3380,6 +3939,10 @@ class TabChannel {
     this.live = false;
     /** Subscribed "from now" on purpose: a saved position does not apply. */
     this.fromNow = false;
+    /** @type {AckTracker | null} the personal channel's deliveries in the handlers' hands */
+    this.acks = null;
+    /** @type {{seq: number | null, upto: number | null} | null} the last ack report to the hub */
+    this.reported = null;
   }
 }
 
@@ -3435,6 +3998,13 @@ class Comet extends Emitter {
     this._saved = null;
     this._saver = this._store ? new Saver(this._store, () => this._snapshot(), 250) : null;
     this._onHide = () => this._saver && this._saver.flush();
+    // One device id per browser (the inbox keeps a position per device).
+    o.device = o.device === false ? false : o.device || deviceID(o.deviceKey, () => randomKey(16).replace(/[^A-Za-z0-9_-]/g, 'x'));
+    /** @type {string | null} the personal channel, once the hub knows it */
+    this._personal = null;
+    /** @type {Set<InboxHandler>} */
+    this._inboxHandlers = new Set();
+    this._ackQueued = false;
   }
 
   /** state: 'idle', 'connecting', 'connected', 'disconnected' (waiting to retry) or 'closed'. */
@@ -3462,6 +4032,16 @@ class Comet extends Emitter {
     return this._identity;
   }
 
+  /** The user's personal channel (user:NAME), once known (any transport), or null. */
+  get personal() {
+    return this._personal || (this._identity && this._identity.personal) || null;
+  }
+
+  /** This browser's device id for the inbox (sent as device=), or null. */
+  get device() {
+    return this.options.device || null;
+  }
+
   /** How this tab reaches its connection: 'local', 'worker' or 'leader'; null before connect(). */
   get shared() {
     return this._link ? this._link.mode : null;
@@ -3472,9 +4052,9 @@ class Comet extends Emitter {
     return !!this._link && (this._link.mode === 'local' || !!this._link.leading);
   }
 
-  /** The publications not answered yet: [{key, channel, data, queuedAt}]. */
+  /** The publications and DMs not answered yet: [{key, op, channel, to, data, queuedAt}] (channel for a pub, to for a dm). */
   get pending() {
-    return this._outbox.entries.map((e) => ({ key: e.key, channel: e.msg.ch, data: e.msg.data, queuedAt: e.queuedAt }));
+    return this._outbox.entries.map((e) => ({ key: e.key, op: e.msg.op, channel: e.msg.ch, to: e.msg.to, data: e.msg.data, queuedAt: e.queuedAt }));
   }
 
   /** Counters: delivered, duplicates, connects, reconnects, errors, gaps. */
@@ -3620,20 +4200,11 @@ class Comet extends Emitter {
    */
   publish(channel, data, options = {}) {
     if (!validChannel(channel)) return Promise.reject(new CometError(400, `bad channel name ${JSON.stringify(channel)}`, 'invalid'));
-    if (data === undefined || data === null) return Promise.reject(new CometError(400, 'data must not be null', 'invalid'));
-    try {
-      JSON.stringify(data);
-    } catch (err) {
-      return Promise.reject(new CometError(400, `data is not JSON: ${err}`, 'invalid'));
-    }
+    const bad = checkSend(data, options);
+    if (bad) return Promise.reject(bad);
     /** @type {Record<string, any>} */
     const msg = { op: 'pub', ch: channel, data, echo: true };
-    if (options.idem !== undefined) {
-      if (typeof options.idem !== 'string' || options.idem === '' || options.idem.length > 64) {
-        return Promise.reject(new CometError(400, 'idem must be 1 to 64 characters', 'invalid'));
-      }
-      msg.idem = options.idem;
-    }
+    if (options.idem !== undefined) msg.idem = options.idem;
     return this._queue(msg);
   }
 
@@ -3667,6 +4238,90 @@ class Comet extends Emitter {
   ping() {
     const start = Date.now();
     return this._call({ op: 'ping' }).then(() => Date.now() - start);
+  }
+
+  /* ---------------- the inbox ---------------- */
+
+  /**
+   * inbox calls handler(msg) for every message stored for the user (its
+   * personal channel: DMs, group and backend messages; msg.conv names the
+   * conversation), then acknowledges it for this device, but only once
+   * handler returned, or the promise it returned resolved. What it threw
+   * on, rejected or never finished is not acknowledged and comes again
+   * with the next connection (a reconnect, the next page load). Register
+   * it before connect(): what the connection receives before any tab
+   * handles the inbox is not held for later handlers.
+   * @param {(msg: Message) => any} handler
+   * @returns {InboxHandler}
+   */
+  inbox(handler) {
+    if (typeof handler !== 'function') throw new TypeError('comet: handler must be a function');
+    const h = new InboxHandler((x) => this._dropInbox(x), handler);
+    const first = this._inboxHandlers.size === 0;
+    this._inboxHandlers.add(h);
+    if (this._personal) this._personalChannel(this._personal);
+    if (first) this._post({ t: 'inbox', on: true, pos: null });
+    return h;
+  }
+
+  /**
+   * dm sends a direct message to user `to` (both users' personal
+   * channels, every device of both) and resolves with its seq in the
+   * sender's own log. Like publish, it waits in the send queue while
+   * offline and is sent again after a lost answer with the same
+   * idempotency key: stored exactly once.
+   * @param {string} to
+   * @param {any} data
+   * @param {{idem?: string}} [options]
+   * @returns {Promise<number>}
+   */
+  dm(to, data, options = {}) {
+    if (typeof to !== 'string' || !USER_RE.test(to) || to.length > DM_MAX_USER) {
+      return Promise.reject(new CometError(400, `bad user id ${JSON.stringify(to)}`, 'invalid'));
+    }
+    /** @type {Record<string, any>} */
+    const msg = { op: 'dm', to, data };
+    const bad = checkSend(data, options);
+    if (bad) return Promise.reject(bad);
+    if (options.idem !== undefined) msg.idem = options.idem;
+    return this._queue(msg);
+  }
+
+  /**
+   * read moves the user's read marker in conversation conv to seq (a seq
+   * of the user's personal channel; it never moves back). The user's other
+   * devices get a read event; in a DM the other participant gets a seen
+   * receipt. Resolves with {read, unread}: the marker and what is still
+   * unread in the conversation.
+   * @param {string} conv
+   * @param {number} seq
+   * @returns {Promise<{read: number, unread: number}>}
+   */
+  read(conv, seq) {
+    if (!validChannel(conv)) return Promise.reject(new CometError(400, `bad conversation ${JSON.stringify(conv)}`, 'invalid'));
+    if (!isSeq(seq)) return Promise.reject(new CometError(400, 'seq must be a non-negative integer', 'invalid'));
+    return this._call({ op: 'read', conv, seq }).then((m) => ({ read: isSeq(m.read) ? m.read : seq, unread: isSeq(m.unread) ? m.unread : 0 }));
+  }
+
+  /**
+   * unread resolves with the user's unread counts: {total, top, convs:
+   * [{conv, unread, read, last, ts}], next}, 100 conversations at a time
+   * (pass {conv: next} for the following page).
+   * @param {{conv?: string}} [options]
+   * @returns {Promise<Unread>}
+   */
+  unread(options = {}) {
+    /** @type {Record<string, any>} */
+    const msg = { op: 'unread' };
+    if (options.conv != null) {
+      if (!validChannel(options.conv)) return Promise.reject(new CometError(400, 'bad conversation', 'invalid'));
+      msg.conv = options.conv;
+    }
+    return this._call(msg).then((m) => {
+      const u = decodeUnread(m);
+      if (!u) throw new CometError(0, 'malformed unread answer', 'lost');
+      return u;
+    });
   }
 
   /* ---------------- the link to the hub ---------------- */
@@ -3762,7 +4417,11 @@ class Comet extends Emitter {
       options: { ...wireOptions(this.options), url: this.baseURL.href, transport: this._forced },
       hasGetToken: typeof this.options.getToken === 'function',
       sid: this._sid,
-      channels: [...this._channels.values()].map((c) => ({ ch: c.name, pos: c.pos.seq == null ? null : { ...c.pos } })),
+      channels: [...this._channels.values()]
+        .filter((c) => c.name !== this._personal)
+        .map((c) => ({ ch: c.name, pos: c.pos.seq == null ? null : { ...c.pos } })),
+      inbox: this._handlesInbox(),
+      inboxPos: this._inboxPos(),
     });
     for (const e of this._outbox.entries) this._sendQueued(e);
   }
@@ -3846,9 +4505,49 @@ class Comet extends Emitter {
   /** @param {TabChannel} c */
   _drop(c) {
     if (this._channels.get(c.name) !== c) return;
+    if (c.name === this._personal && this._inboxHandlers.size > 0) return; // the inbox's handlers read it
     this._channels.delete(c.name);
     this._post({ t: 'unsub', ch: c.name });
     if (this._saver) this._saver.dirty();
+  }
+
+  /** @param {InboxHandler} h */
+  _dropInbox(h) {
+    if (!this._inboxHandlers.delete(h) || this._inboxHandlers.size > 0) return;
+    const c = this._personal ? this._channels.get(this._personal) : undefined;
+    const keep = !!c && c.subs.size > 0;
+    this._post({ t: 'inbox', on: false, keep });
+    if (c && !keep) this._channels.delete(c.name);
+  }
+
+  // _handlesInbox reports whether this tab reads the personal channel for
+  // an inbox handler or a subscription.
+  _handlesInbox() {
+    return this._inboxHandlers.size > 0 || (!!this._personal && this._channels.has(this._personal));
+  }
+
+  // _inboxPos is where this tab's handlers have got to on the personal
+  // channel (a new leader starts it there).
+  _inboxPos() {
+    const c = this._personal ? this._channels.get(this._personal) : undefined;
+    if (!c || !c.acks) return null;
+    const seq = c.acks.watermark(c.pos.seq);
+    return seq == null ? null : { epoch: c.pos.epoch, seq };
+  }
+
+  /**
+   * _personalChannel is the tab's channel for the personal channel name,
+   * made for the inbox's handlers when they have none.
+   * @param {string} name
+   */
+  _personalChannel(name) {
+    let c = this._channels.get(name);
+    if (!c && this._inboxHandlers.size > 0) {
+      c = new TabChannel(name);
+      this._channels.set(name, c);
+    }
+    if (c && !c.acks) c.acks = new AckTracker();
+    return c;
   }
 
   /* ---------------- what the hub says ---------------- */
@@ -3871,11 +4570,18 @@ class Comet extends Emitter {
       case 'stats':
         if (isObj(m.stats)) this._connStats = { ...this._connStats, ...m.stats };
         return;
+      case 'personal':
+        if (typeof m.ch === 'string' && validChannel(m.ch)) {
+          this._personal = m.ch;
+          this._personalChannel(m.ch);
+        }
+        return;
       case 'start':
         this._start(m);
         return;
       case 'confirm': {
         const c = this._channels.get(m.ch);
+        if (c && c.acks) this._redeliver(c);
         if (c && c.live) this.emit('subscribed', { channel: c.name, epoch: c.pos.epoch, seq: c.pos.seq, recovered: m.recovered !== false });
         return;
       }
@@ -3930,6 +4636,7 @@ class Comet extends Emitter {
   _start(m) {
     const c = this._channels.get(m.ch);
     if (!c) return;
+    if (c.acks) this._redeliver(c);
     const epoch = typeof m.epoch === 'string' ? m.epoch : null;
     const seq = isSeq(m.seq) ? m.seq : null;
     const prev = { ...c.pos };
@@ -3999,19 +4706,114 @@ class Comet extends Emitter {
     }
     if (verdict === 'new') {
       this._own.delivered++;
-      if (this._saver) this._saver.dirty();
+      if (this._saver && !c.acks) this._saver.dirty();
     }
     /** @type {Message} */
     const msg = { channel: m.channel, seq: m.seq, epoch: c.pos.epoch, ts: m.ts, data: m.data };
     if (typeof m.from === 'string') msg.from = m.from;
-    for (const s of [...c.subs]) {
-      if (!s.active) continue;
-      try {
-        s.handler(msg);
-      } catch (err) {
-        this.listenerFailed('message', err);
+    if (typeof m.conv === 'string') msg.conv = m.conv;
+    if (!c.acks) {
+      for (const s of [...c.subs]) {
+        if (!s.active) continue;
+        try {
+          s.handler(msg);
+        } catch (err) {
+          this.listenerFailed('message', err);
+        }
       }
+      return;
     }
+    this._personalMessage(c, /** @type {AckTracker} */ (c.acks), msg, verdict === 'new');
+  }
+
+  /**
+   * _personalMessage hands a delivery of the personal channel to its
+   * handlers: a stored one is acknowledged once they all finished; an
+   * ephemeral one (seq 0) is a read event or a seen receipt.
+   * @param {TabChannel} c
+   * @param {AckTracker} acks
+   * @param {Message} msg
+   * @param {boolean} stored
+   */
+  _personalMessage(c, acks, msg, stored) {
+    if (!stored) this._inboxEvent(msg);
+    const w = stored ? acks.start(msg.seq) : null;
+    /** @param {(m: Message) => any} fn */
+    const run = (fn) => {
+      let r;
+      try {
+        r = fn(msg);
+      } catch (err) {
+        if (w) w.failed = true;
+        this.listenerFailed('message', err);
+        return;
+      }
+      if (!w || !r || typeof r.then !== 'function') return;
+      w.left++;
+      r.then(
+        () => {
+          if (w.dead) return;
+          w.left--;
+          this._acked(c);
+        },
+        (/** @type {unknown} */ err) => {
+          w.failed = true;
+          this.listenerFailed('message', err);
+        },
+      );
+    };
+    for (const s of [...c.subs]) if (s.active) run(s.handler);
+    if (stored) for (const h of [...this._inboxHandlers]) if (h.active) run(h.handler);
+    if (w) this._acked(c);
+  }
+
+  /**
+   * _inboxEvent emits a read event ({conv, seq, unread}: another device
+   * of the user read conv) or a seen receipt ({conv, by, ts}: the DM's
+   * other participant read up to the entry of time ts).
+   * @param {Message} msg
+   */
+  _inboxEvent(msg) {
+    const d = msg.data;
+    if (!isObj(d) || typeof msg.conv !== 'string') return;
+    if (isObj(d.read) && isSeq(d.read.seq)) {
+      this.emit('read', { conv: msg.conv, seq: d.read.seq, unread: isSeq(d.read.unread) ? d.read.unread : 0 });
+    } else if (isObj(d.seen) && typeof d.seen.by === 'string' && typeof d.seen.ts === 'number') {
+      this.emit('seen', { conv: msg.conv, by: d.seen.by.slice(0, 128), ts: d.seen.ts });
+    }
+  }
+
+  /**
+   * _acked tells the hub, once per task, how far this tab's handlers got
+   * on the personal channel.
+   * @param {TabChannel} c
+   */
+  _acked(c) {
+    if (c.acks) c.acks.settle();
+    if (this._ackQueued) return;
+    this._ackQueued = true;
+    queueMicrotask(() => {
+      this._ackQueued = false;
+      if (this._channels.get(c.name) !== c || !c.acks) return;
+      const r = { seq: c.acks.watermark(c.pos.seq), upto: c.pos.seq };
+      if (c.reported && c.reported.seq === r.seq && c.reported.upto === r.upto) return;
+      c.reported = r;
+      this._post({ t: 'ack', seq: r.seq, upto: r.upto });
+    });
+  }
+
+  /**
+   * _redeliver moves the personal channel back to what its handlers
+   * finished: the connection starts again from there, and what they had
+   * not finished is delivered again.
+   * @param {TabChannel} c
+   */
+  _redeliver(c) {
+    const acks = /** @type {AckTracker} */ (c.acks);
+    c.pos.seq = acks.watermark(c.pos.seq);
+    acks.reset();
+    c.reported = null;
+    this._acked(c);
   }
 
   /** @param {string} id */
@@ -4039,7 +4841,7 @@ class Comet extends Emitter {
 
   /** @param {TabChannel} c */
   _restore(c) {
-    if (!this._store || c.fromNow || c.pos.seq != null) return;
+    if (!this._store || c.fromNow || c.pos.seq != null || c.name === this._personal) return;
     if (!this._saved) {
       const r = this._store.load();
       if (r && typeof (/** @type {any} */ (r).then) === 'function') return; // async: applied in _linkUp
@@ -4052,10 +4854,32 @@ class Comet extends Emitter {
   _snapshot() {
     /** @type {Record<string, {epoch: string | null, seq: number}>} */
     const out = { ...(this._saved || {}) };
-    for (const c of this._channels.values()) if (c.pos.seq != null) out[c.name] = { epoch: c.pos.epoch, seq: c.pos.seq };
+    // The personal channel's position is the device's, kept by the server.
+    for (const c of this._channels.values()) if (c.pos.seq != null && !c.acks) out[c.name] = { epoch: c.pos.epoch, seq: c.pos.seq };
     this._saved = out;
     return out;
   }
+}
+
+/**
+ * checkSend checks what publish and dm send: data (any JSON value but
+ * null) and options.idem; it returns the error, or null.
+ * @param {any} data
+ * @param {{idem?: string}} options
+ * @returns {CometError | null}
+ */
+function checkSend(data, options) {
+  if (data === undefined || data === null) return new CometError(400, 'data must not be null', 'invalid');
+  try {
+    JSON.stringify(data);
+  } catch (err) {
+    return new CometError(400, `data is not JSON: ${err}`, 'invalid');
+  }
+  const idem = options.idem;
+  if (idem !== undefined && (typeof idem !== 'string' || idem === '' || idem.length > 64)) {
+    return new CometError(400, 'idem must be 1 to 64 characters', 'invalid');
+  }
+  return null;
 }
 
 /**
@@ -4104,21 +4928,25 @@ function startWorker() {
  * backoff and full jitter, resumes every channel from the last seq it
  * delivered (nothing lost, nothing twice), shares one connection between
  * the tabs of an origin, and keeps what is published offline until it is
- * sent, exactly once. See docs/CLIENT.md.
+ * sent, exactly once. On a node with an inbox it sends direct messages,
+ * moves read markers, counts unread messages, and acknowledges what the
+ * application's handlers finished. See docs/CLIENT.md.
  *
  *   import { Comet } from '/comet.js';
  *   const comet = new Comet();
  *   comet.subscribe('room:lobby', (msg) => console.log(msg.seq, msg.data));
  *   comet.connect();
  *   const seq = await comet.publish('room:lobby', { text: 'hi' });
+ *   comet.inbox(async (msg) => show(msg.conv, msg.from, msg.data));
+ *   await comet.dm('bob', { text: 'hello' });
  */
 
 
 /** VERSION is the version of this client. */
-export const VERSION = '0.2.0';
+export const VERSION = '0.3.0';
 
 // Loaded as Comet's SharedWorker, this module serves the tabs.
 if (inCometWorker()) startWorker();
 
-export { Comet, createClient, CometError, DEFAULTS, TRANSPORTS, Subscription, parseCursor };
+export { Comet, createClient, CometError, DEFAULTS, TRANSPORTS, Subscription, InboxHandler, parseCursor, dmConversation, dmPeer };
 export default Comet;

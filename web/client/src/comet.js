@@ -7,18 +7,20 @@
 import { Emitter } from './emitter.js';
 import { CometError, errorFromJSON } from './errors.js';
 import { DEFAULTS, wireOptions } from './options.js';
+import { AckTracker, DM_MAX_USER, USER_RE, deviceID } from './inbox.js';
 import { Outbox } from './outbox.js';
 import { accept, isEmptyEpoch } from './positions.js';
-import { isObj, isSeq, randomKey, validChannel } from './protocol.js';
+import { decodeUnread, isObj, isSeq, randomKey, validChannel } from './protocol.js';
 import { Saver, storageStore } from './store.js';
 import { transportName } from './transports/index.js';
 import { holdLock, leaderLink, localLink, locks, workerLink } from './share.js';
-import { Subscription, TabChannel } from './subscription.js';
+import { InboxHandler, Subscription, TabChannel } from './subscription.js';
 
 /** @typedef {import('./options.js').CometOptions} CometOptions */
 /** @typedef {import('./options.js').ResolvedOptions} ResolvedOptions */
 /** @typedef {import('./link.js').Message} Message */
 /** @typedef {import('./share.js').Link} Link */
+/** @typedef {import('./protocol.js').Unread} Unread */
 
 /**
  * Comet is a client of a Comet node. Nothing happens until connect().
@@ -64,6 +66,13 @@ export class Comet extends Emitter {
     this._saved = null;
     this._saver = this._store ? new Saver(this._store, () => this._snapshot(), 250) : null;
     this._onHide = () => this._saver && this._saver.flush();
+    // One device id per browser (the inbox keeps a position per device).
+    o.device = o.device === false ? false : o.device || deviceID(o.deviceKey, () => randomKey(16).replace(/[^A-Za-z0-9_-]/g, 'x'));
+    /** @type {string | null} the personal channel, once the hub knows it */
+    this._personal = null;
+    /** @type {Set<InboxHandler>} */
+    this._inboxHandlers = new Set();
+    this._ackQueued = false;
   }
 
   /** state: 'idle', 'connecting', 'connected', 'disconnected' (waiting to retry) or 'closed'. */
@@ -91,6 +100,16 @@ export class Comet extends Emitter {
     return this._identity;
   }
 
+  /** The user's personal channel (user:NAME), once known (any transport), or null. */
+  get personal() {
+    return this._personal || (this._identity && this._identity.personal) || null;
+  }
+
+  /** This browser's device id for the inbox (sent as device=), or null. */
+  get device() {
+    return this.options.device || null;
+  }
+
   /** How this tab reaches its connection: 'local', 'worker' or 'leader'; null before connect(). */
   get shared() {
     return this._link ? this._link.mode : null;
@@ -101,9 +120,9 @@ export class Comet extends Emitter {
     return !!this._link && (this._link.mode === 'local' || !!this._link.leading);
   }
 
-  /** The publications not answered yet: [{key, channel, data, queuedAt}]. */
+  /** The publications and DMs not answered yet: [{key, op, channel, to, data, queuedAt}] (channel for a pub, to for a dm). */
   get pending() {
-    return this._outbox.entries.map((e) => ({ key: e.key, channel: e.msg.ch, data: e.msg.data, queuedAt: e.queuedAt }));
+    return this._outbox.entries.map((e) => ({ key: e.key, op: e.msg.op, channel: e.msg.ch, to: e.msg.to, data: e.msg.data, queuedAt: e.queuedAt }));
   }
 
   /** Counters: delivered, duplicates, connects, reconnects, errors, gaps. */
@@ -249,20 +268,11 @@ export class Comet extends Emitter {
    */
   publish(channel, data, options = {}) {
     if (!validChannel(channel)) return Promise.reject(new CometError(400, `bad channel name ${JSON.stringify(channel)}`, 'invalid'));
-    if (data === undefined || data === null) return Promise.reject(new CometError(400, 'data must not be null', 'invalid'));
-    try {
-      JSON.stringify(data);
-    } catch (err) {
-      return Promise.reject(new CometError(400, `data is not JSON: ${err}`, 'invalid'));
-    }
+    const bad = checkSend(data, options);
+    if (bad) return Promise.reject(bad);
     /** @type {Record<string, any>} */
     const msg = { op: 'pub', ch: channel, data, echo: true };
-    if (options.idem !== undefined) {
-      if (typeof options.idem !== 'string' || options.idem === '' || options.idem.length > 64) {
-        return Promise.reject(new CometError(400, 'idem must be 1 to 64 characters', 'invalid'));
-      }
-      msg.idem = options.idem;
-    }
+    if (options.idem !== undefined) msg.idem = options.idem;
     return this._queue(msg);
   }
 
@@ -296,6 +306,90 @@ export class Comet extends Emitter {
   ping() {
     const start = Date.now();
     return this._call({ op: 'ping' }).then(() => Date.now() - start);
+  }
+
+  /* ---------------- the inbox ---------------- */
+
+  /**
+   * inbox calls handler(msg) for every message stored for the user (its
+   * personal channel: DMs, group and backend messages; msg.conv names the
+   * conversation), then acknowledges it for this device, but only once
+   * handler returned, or the promise it returned resolved. What it threw
+   * on, rejected or never finished is not acknowledged and comes again
+   * with the next connection (a reconnect, the next page load). Register
+   * it before connect(): what the connection receives before any tab
+   * handles the inbox is not held for later handlers.
+   * @param {(msg: Message) => any} handler
+   * @returns {InboxHandler}
+   */
+  inbox(handler) {
+    if (typeof handler !== 'function') throw new TypeError('comet: handler must be a function');
+    const h = new InboxHandler((x) => this._dropInbox(x), handler);
+    const first = this._inboxHandlers.size === 0;
+    this._inboxHandlers.add(h);
+    if (this._personal) this._personalChannel(this._personal);
+    if (first) this._post({ t: 'inbox', on: true, pos: null });
+    return h;
+  }
+
+  /**
+   * dm sends a direct message to user `to` (both users' personal
+   * channels, every device of both) and resolves with its seq in the
+   * sender's own log. Like publish, it waits in the send queue while
+   * offline and is sent again after a lost answer with the same
+   * idempotency key: stored exactly once.
+   * @param {string} to
+   * @param {any} data
+   * @param {{idem?: string}} [options]
+   * @returns {Promise<number>}
+   */
+  dm(to, data, options = {}) {
+    if (typeof to !== 'string' || !USER_RE.test(to) || to.length > DM_MAX_USER) {
+      return Promise.reject(new CometError(400, `bad user id ${JSON.stringify(to)}`, 'invalid'));
+    }
+    /** @type {Record<string, any>} */
+    const msg = { op: 'dm', to, data };
+    const bad = checkSend(data, options);
+    if (bad) return Promise.reject(bad);
+    if (options.idem !== undefined) msg.idem = options.idem;
+    return this._queue(msg);
+  }
+
+  /**
+   * read moves the user's read marker in conversation conv to seq (a seq
+   * of the user's personal channel; it never moves back). The user's other
+   * devices get a read event; in a DM the other participant gets a seen
+   * receipt. Resolves with {read, unread}: the marker and what is still
+   * unread in the conversation.
+   * @param {string} conv
+   * @param {number} seq
+   * @returns {Promise<{read: number, unread: number}>}
+   */
+  read(conv, seq) {
+    if (!validChannel(conv)) return Promise.reject(new CometError(400, `bad conversation ${JSON.stringify(conv)}`, 'invalid'));
+    if (!isSeq(seq)) return Promise.reject(new CometError(400, 'seq must be a non-negative integer', 'invalid'));
+    return this._call({ op: 'read', conv, seq }).then((m) => ({ read: isSeq(m.read) ? m.read : seq, unread: isSeq(m.unread) ? m.unread : 0 }));
+  }
+
+  /**
+   * unread resolves with the user's unread counts: {total, top, convs:
+   * [{conv, unread, read, last, ts}], next}, 100 conversations at a time
+   * (pass {conv: next} for the following page).
+   * @param {{conv?: string}} [options]
+   * @returns {Promise<Unread>}
+   */
+  unread(options = {}) {
+    /** @type {Record<string, any>} */
+    const msg = { op: 'unread' };
+    if (options.conv != null) {
+      if (!validChannel(options.conv)) return Promise.reject(new CometError(400, 'bad conversation', 'invalid'));
+      msg.conv = options.conv;
+    }
+    return this._call(msg).then((m) => {
+      const u = decodeUnread(m);
+      if (!u) throw new CometError(0, 'malformed unread answer', 'lost');
+      return u;
+    });
   }
 
   /* ---------------- the link to the hub ---------------- */
@@ -391,7 +485,11 @@ export class Comet extends Emitter {
       options: { ...wireOptions(this.options), url: this.baseURL.href, transport: this._forced },
       hasGetToken: typeof this.options.getToken === 'function',
       sid: this._sid,
-      channels: [...this._channels.values()].map((c) => ({ ch: c.name, pos: c.pos.seq == null ? null : { ...c.pos } })),
+      channels: [...this._channels.values()]
+        .filter((c) => c.name !== this._personal)
+        .map((c) => ({ ch: c.name, pos: c.pos.seq == null ? null : { ...c.pos } })),
+      inbox: this._handlesInbox(),
+      inboxPos: this._inboxPos(),
     });
     for (const e of this._outbox.entries) this._sendQueued(e);
   }
@@ -475,9 +573,49 @@ export class Comet extends Emitter {
   /** @param {TabChannel} c */
   _drop(c) {
     if (this._channels.get(c.name) !== c) return;
+    if (c.name === this._personal && this._inboxHandlers.size > 0) return; // the inbox's handlers read it
     this._channels.delete(c.name);
     this._post({ t: 'unsub', ch: c.name });
     if (this._saver) this._saver.dirty();
+  }
+
+  /** @param {InboxHandler} h */
+  _dropInbox(h) {
+    if (!this._inboxHandlers.delete(h) || this._inboxHandlers.size > 0) return;
+    const c = this._personal ? this._channels.get(this._personal) : undefined;
+    const keep = !!c && c.subs.size > 0;
+    this._post({ t: 'inbox', on: false, keep });
+    if (c && !keep) this._channels.delete(c.name);
+  }
+
+  // _handlesInbox reports whether this tab reads the personal channel for
+  // an inbox handler or a subscription.
+  _handlesInbox() {
+    return this._inboxHandlers.size > 0 || (!!this._personal && this._channels.has(this._personal));
+  }
+
+  // _inboxPos is where this tab's handlers have got to on the personal
+  // channel (a new leader starts it there).
+  _inboxPos() {
+    const c = this._personal ? this._channels.get(this._personal) : undefined;
+    if (!c || !c.acks) return null;
+    const seq = c.acks.watermark(c.pos.seq);
+    return seq == null ? null : { epoch: c.pos.epoch, seq };
+  }
+
+  /**
+   * _personalChannel is the tab's channel for the personal channel name,
+   * made for the inbox's handlers when they have none.
+   * @param {string} name
+   */
+  _personalChannel(name) {
+    let c = this._channels.get(name);
+    if (!c && this._inboxHandlers.size > 0) {
+      c = new TabChannel(name);
+      this._channels.set(name, c);
+    }
+    if (c && !c.acks) c.acks = new AckTracker();
+    return c;
   }
 
   /* ---------------- what the hub says ---------------- */
@@ -500,11 +638,18 @@ export class Comet extends Emitter {
       case 'stats':
         if (isObj(m.stats)) this._connStats = { ...this._connStats, ...m.stats };
         return;
+      case 'personal':
+        if (typeof m.ch === 'string' && validChannel(m.ch)) {
+          this._personal = m.ch;
+          this._personalChannel(m.ch);
+        }
+        return;
       case 'start':
         this._start(m);
         return;
       case 'confirm': {
         const c = this._channels.get(m.ch);
+        if (c && c.acks) this._redeliver(c);
         if (c && c.live) this.emit('subscribed', { channel: c.name, epoch: c.pos.epoch, seq: c.pos.seq, recovered: m.recovered !== false });
         return;
       }
@@ -559,6 +704,7 @@ export class Comet extends Emitter {
   _start(m) {
     const c = this._channels.get(m.ch);
     if (!c) return;
+    if (c.acks) this._redeliver(c);
     const epoch = typeof m.epoch === 'string' ? m.epoch : null;
     const seq = isSeq(m.seq) ? m.seq : null;
     const prev = { ...c.pos };
@@ -628,19 +774,114 @@ export class Comet extends Emitter {
     }
     if (verdict === 'new') {
       this._own.delivered++;
-      if (this._saver) this._saver.dirty();
+      if (this._saver && !c.acks) this._saver.dirty();
     }
     /** @type {Message} */
     const msg = { channel: m.channel, seq: m.seq, epoch: c.pos.epoch, ts: m.ts, data: m.data };
     if (typeof m.from === 'string') msg.from = m.from;
-    for (const s of [...c.subs]) {
-      if (!s.active) continue;
-      try {
-        s.handler(msg);
-      } catch (err) {
-        this.listenerFailed('message', err);
+    if (typeof m.conv === 'string') msg.conv = m.conv;
+    if (!c.acks) {
+      for (const s of [...c.subs]) {
+        if (!s.active) continue;
+        try {
+          s.handler(msg);
+        } catch (err) {
+          this.listenerFailed('message', err);
+        }
       }
+      return;
     }
+    this._personalMessage(c, /** @type {AckTracker} */ (c.acks), msg, verdict === 'new');
+  }
+
+  /**
+   * _personalMessage hands a delivery of the personal channel to its
+   * handlers: a stored one is acknowledged once they all finished; an
+   * ephemeral one (seq 0) is a read event or a seen receipt.
+   * @param {TabChannel} c
+   * @param {AckTracker} acks
+   * @param {Message} msg
+   * @param {boolean} stored
+   */
+  _personalMessage(c, acks, msg, stored) {
+    if (!stored) this._inboxEvent(msg);
+    const w = stored ? acks.start(msg.seq) : null;
+    /** @param {(m: Message) => any} fn */
+    const run = (fn) => {
+      let r;
+      try {
+        r = fn(msg);
+      } catch (err) {
+        if (w) w.failed = true;
+        this.listenerFailed('message', err);
+        return;
+      }
+      if (!w || !r || typeof r.then !== 'function') return;
+      w.left++;
+      r.then(
+        () => {
+          if (w.dead) return;
+          w.left--;
+          this._acked(c);
+        },
+        (/** @type {unknown} */ err) => {
+          w.failed = true;
+          this.listenerFailed('message', err);
+        },
+      );
+    };
+    for (const s of [...c.subs]) if (s.active) run(s.handler);
+    if (stored) for (const h of [...this._inboxHandlers]) if (h.active) run(h.handler);
+    if (w) this._acked(c);
+  }
+
+  /**
+   * _inboxEvent emits a read event ({conv, seq, unread}: another device
+   * of the user read conv) or a seen receipt ({conv, by, ts}: the DM's
+   * other participant read up to the entry of time ts).
+   * @param {Message} msg
+   */
+  _inboxEvent(msg) {
+    const d = msg.data;
+    if (!isObj(d) || typeof msg.conv !== 'string') return;
+    if (isObj(d.read) && isSeq(d.read.seq)) {
+      this.emit('read', { conv: msg.conv, seq: d.read.seq, unread: isSeq(d.read.unread) ? d.read.unread : 0 });
+    } else if (isObj(d.seen) && typeof d.seen.by === 'string' && typeof d.seen.ts === 'number') {
+      this.emit('seen', { conv: msg.conv, by: d.seen.by.slice(0, 128), ts: d.seen.ts });
+    }
+  }
+
+  /**
+   * _acked tells the hub, once per task, how far this tab's handlers got
+   * on the personal channel.
+   * @param {TabChannel} c
+   */
+  _acked(c) {
+    if (c.acks) c.acks.settle();
+    if (this._ackQueued) return;
+    this._ackQueued = true;
+    queueMicrotask(() => {
+      this._ackQueued = false;
+      if (this._channels.get(c.name) !== c || !c.acks) return;
+      const r = { seq: c.acks.watermark(c.pos.seq), upto: c.pos.seq };
+      if (c.reported && c.reported.seq === r.seq && c.reported.upto === r.upto) return;
+      c.reported = r;
+      this._post({ t: 'ack', seq: r.seq, upto: r.upto });
+    });
+  }
+
+  /**
+   * _redeliver moves the personal channel back to what its handlers
+   * finished: the connection starts again from there, and what they had
+   * not finished is delivered again.
+   * @param {TabChannel} c
+   */
+  _redeliver(c) {
+    const acks = /** @type {AckTracker} */ (c.acks);
+    c.pos.seq = acks.watermark(c.pos.seq);
+    acks.reset();
+    c.reported = null;
+    this._acked(c);
   }
 
   /** @param {string} id */
@@ -668,7 +909,7 @@ export class Comet extends Emitter {
 
   /** @param {TabChannel} c */
   _restore(c) {
-    if (!this._store || c.fromNow || c.pos.seq != null) return;
+    if (!this._store || c.fromNow || c.pos.seq != null || c.name === this._personal) return;
     if (!this._saved) {
       const r = this._store.load();
       if (r && typeof (/** @type {any} */ (r).then) === 'function') return; // async: applied in _linkUp
@@ -681,10 +922,32 @@ export class Comet extends Emitter {
   _snapshot() {
     /** @type {Record<string, {epoch: string | null, seq: number}>} */
     const out = { ...(this._saved || {}) };
-    for (const c of this._channels.values()) if (c.pos.seq != null) out[c.name] = { epoch: c.pos.epoch, seq: c.pos.seq };
+    // The personal channel's position is the device's, kept by the server.
+    for (const c of this._channels.values()) if (c.pos.seq != null && !c.acks) out[c.name] = { epoch: c.pos.epoch, seq: c.pos.seq };
     this._saved = out;
     return out;
   }
+}
+
+/**
+ * checkSend checks what publish and dm send: data (any JSON value but
+ * null) and options.idem; it returns the error, or null.
+ * @param {any} data
+ * @param {{idem?: string}} options
+ * @returns {CometError | null}
+ */
+function checkSend(data, options) {
+  if (data === undefined || data === null) return new CometError(400, 'data must not be null', 'invalid');
+  try {
+    JSON.stringify(data);
+  } catch (err) {
+    return new CometError(400, `data is not JSON: ${err}`, 'invalid');
+  }
+  const idem = options.idem;
+  if (idem !== undefined && (typeof idem !== 'string' || idem === '' || idem.length > 64)) {
+    return new CometError(400, 'idem must be 1 to 64 characters', 'invalid');
+  }
+  return null;
 }
 
 /**

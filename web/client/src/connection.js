@@ -96,12 +96,18 @@ export class Connection extends Receiver {
     this.lost();
   }
 
-  // lost forgets what only the closed connection knew.
+  // lost forgets what only the closed connection knew. The personal
+  // channel of an inbox goes back to what the handlers finished: what they
+  // did not finish (or threw on) is delivered again by the next
+  // connection.
   lost() {
     for (const c of this.channels.values()) {
       c.live = false;
       c.subId = null;
     }
+    const p = this.personal ? this.channels.get(this.personal) : undefined;
+    if (p && this.inbox.on) p.seq = this.inbox.done;
+    this.inbox.posting = false;
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(new CometError(0, 'disconnected before the server answered', 'lost'));
@@ -232,6 +238,9 @@ export class Connection extends Receiver {
     if (this.timers.stable) clearTimeout(this.timers.stable);
     this.timers.stable = setTimeout(() => this.backoff.reset(), this.options.stableAfter);
     if (t.name !== 'websocket') this.flush(); // the WebSocket flushes after its subscriptions
+    this.inbox.served = 'unknown'; // another node, maybe
+    this.inbox.sent = 0;
+    this.ackSoon();
   }
 
   /**
@@ -241,7 +250,7 @@ export class Connection extends Receiver {
   transportClosed(t, info) {
     if (t !== this.current) return;
     this.current = null;
-    for (const k of ['connect', 'stable', 'flush']) {
+    for (const k of ['connect', 'stable', 'flush', 'ack']) {
       const timer = this.timers[k];
       if (timer) clearTimeout(timer);
       this.timers[k] = null;

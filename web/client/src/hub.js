@@ -6,13 +6,17 @@
 // that comes back behind the connection (a reload, a tab opened later with
 // a saved position) is first served the missed messages from history.
 //
+// The personal channel is read for the tabs that handle the inbox, and
+// acknowledged up to where every such tab's handlers finished.
+//
 // The messages between tabs and hub (plain data, so they cross a
 // MessagePort or a BroadcastChannel):
-//   tab -> hub  hello {tab, lock, options, hasGetToken, sid, channels: [{ch, pos}]}
+//   tab -> hub  hello {tab, lock, options, hasGetToken, sid, channels: [{ch, pos}], inbox, inboxPos}
 //               sub {ch, pos} | unsub {ch} | req {id, msg} | ctl {what, arg}
+//               inbox {on, pos, keep} | ack {seq, upto}
 //               token {id, answer | error} | bye
 //   hub -> tab  welcome {sid, snapshot} | ev {name, arg} | stats {stats}
-//               start {ch, epoch, seq, recovered, gap} | msg {m} | gap {ch, info}
+//               personal {ch} | start {ch, epoch, seq, recovered, gap} | msg {m} | gap {ch, info}
 //               confirm {ch, epoch, seq, recovered} | res {id, value | error}
 //               token? {id}
 
@@ -20,19 +24,30 @@ import { Connection } from './connection.js';
 import { DEFAULTS } from './options.js';
 import { before } from './positions.js';
 import { errorToJSON, CometError } from './errors.js';
+import { TabAcks, ackLimit } from './inbox.js';
 import { randomKey } from './protocol.js';
 
 /** @typedef {import('./link.js').Message} Message */
 /** @typedef {{epoch: string | null, seq: number | null}} Pos */
 
 /**
- * HubTab is the hub's record of one tab.
+ * A tab's channel in the hub: where the tab stands, whether it is served
+ * live, what is held for it while its history is read, and, for the
+ * personal channel, how far its handlers got.
+ * @typedef {{pos: Pos | null, attached: boolean, held: Message[] | null, acks?: TabAcks}} HubChannel
+ */
+
+/**
+ * HubTab is the hub's record of one tab: inbox says it handles the
+ * personal channel (inboxPos: from where, after a new leader).
  * @typedef {{
  *   id: string,
  *   post: (m: any) => void,
  *   hasGetToken: boolean,
- *   channels: Map<string, {pos: Pos | null, attached: boolean, held: Message[] | null}>,
+ *   channels: Map<string, HubChannel>,
  *   gone: boolean,
+ *   inbox: boolean,
+ *   inboxPos: Pos | null,
  * }} HubTab
  */
 
@@ -91,7 +106,10 @@ export class Hub {
     const old = this.tabs.get(m.tab);
     if (old) old.gone = true;
     /** @type {HubTab} */
-    const tab = { id: String(m.tab), post, hasGetToken: !!m.hasGetToken, channels: new Map(), gone: false };
+    const tab = {
+      id: String(m.tab), post, hasGetToken: !!m.hasGetToken, channels: new Map(), gone: false,
+      inbox: m.inbox === true, inboxPos: m.inbox === true ? position(m.inboxPos) : null,
+    };
     this.tabs.set(tab.id, tab);
     const conn = this.conn || this.start(m);
     this.watchTab(tab, m.lock);
@@ -102,6 +120,11 @@ export class Hub {
     });
     for (const c of Array.isArray(m.channels) ? m.channels.slice(0, 1000) : []) this.subscribe(tab, c.ch, c.pos);
     if (old) for (const ch of old.channels.keys()) if (!this.wanted(ch)) conn.removeChannel(ch);
+    if (conn.personal) {
+      tab.post({ t: 'personal', ch: conn.personal });
+      if (tab.inbox) this.subscribe(tab, conn.personal, tab.inboxPos);
+    }
+    this.updateInbox();
     conn.connect();
     return tab;
   }
@@ -124,6 +147,7 @@ export class Hub {
     conn.on('message', (msg) => this.message(msg));
     conn.on('gap', (info) => this.gap(info));
     conn.on('subscribed', (info) => this.subscribed(info));
+    conn.on('personal', (name) => this.personal(name));
     return conn;
   }
 
@@ -156,7 +180,24 @@ export class Hub {
       case 'unsub':
         tab.channels.delete(m.ch);
         if (!this.wanted(m.ch)) conn.removeChannel(m.ch);
+        this.updateInbox();
         return;
+      case 'inbox':
+        tab.inbox = m.on === true;
+        tab.inboxPos = tab.inbox ? position(m.pos) : null;
+        if (conn.personal) {
+          if (tab.inbox && !tab.channels.has(conn.personal)) this.subscribe(tab, conn.personal, tab.inboxPos);
+          if (!tab.inbox && m.keep !== true) tab.channels.delete(conn.personal);
+        }
+        this.updateInbox();
+        return;
+      case 'ack': {
+        const ts = conn.personal ? tab.channels.get(conn.personal) : undefined;
+        if (!ts || !ts.acks) return;
+        ts.acks.report(seqOrNull(m.seq), seqOrNull(m.upto));
+        this.updateInbox();
+        return;
+      }
       case 'req':
         this.request(tab, m.id, m.msg, m.queue === true);
         return;
@@ -226,6 +267,49 @@ export class Hub {
   }
 
   /**
+   * personal: the connection learned its personal channel. Every tab is
+   * told; those that handle the inbox read it.
+   * @param {string} name
+   */
+  personal(name) {
+    for (const tab of this.tabs.values()) {
+      tab.post({ t: 'personal', ch: name });
+      if (tab.inbox && !tab.channels.has(name)) this.subscribe(tab, name, tab.inboxPos);
+    }
+    this.updateInbox();
+  }
+
+  /**
+   * updateInbox tells the connection whether a tab handles the inbox and
+   * where every such tab's handlers have got to: that is acknowledged.
+   */
+  updateInbox() {
+    const conn = this.conn;
+    if (!conn) return;
+    let on = false;
+    /** @type {TabAcks[]} */
+    const acks = [];
+    for (const tab of this.tabs.values()) {
+      const ts = conn.personal ? tab.channels.get(conn.personal) : undefined;
+      if (tab.inbox || ts) on = true;
+      if (ts && ts.acks) acks.push(ts.acks);
+    }
+    conn.setInbox(on, ackLimit(acks));
+  }
+
+  /**
+   * send posts a delivery to a tab, noting, on the personal channel, that
+   * the tab has it in hand.
+   * @param {HubTab} tab
+   * @param {HubChannel} ts
+   * @param {Message} m
+   */
+  send(tab, ts, m) {
+    if (ts.acks && m.seq > 0) ts.acks.sent(m.seq);
+    tab.post({ t: 'msg', m });
+  }
+
+  /**
    * wanted reports whether any tab reads ch.
    * @param {string} ch
    */
@@ -262,20 +346,25 @@ export class Hub {
     const ts = tab.channels.get(ch);
     if (!c || !ts) return;
     const here = { epoch: c.epoch, seq: c.seq };
+    const personal = ch === /** @type {Connection} */ (this.conn).personal;
     if (!ts.pos || !before(ts.pos, here)) {
       ts.attached = true;
+      if (personal) ts.acks = new TabAcks(here.seq);
       tab.post({ t: 'start', ch, epoch: here.epoch, seq: here.seq, recovered, gap });
+      if (personal) this.updateInbox();
       return;
     }
     ts.held = [];
     this.backfill(tab, ch, /** @type {{epoch: string | null, seq: number}} */ (ts.pos), here).then((r) => {
       if (tab.gone || tab.channels.get(ch) !== ts) return;
+      if (personal) ts.acks = new TabAcks(r.seq);
       tab.post({ t: 'start', ch, epoch: r.epoch, seq: r.seq, recovered: !r.gap, gap: r.gap });
-      for (const m of r.msgs) tab.post({ t: 'msg', m });
+      for (const m of r.msgs) this.send(tab, ts, m);
       const held = ts.held || [];
       ts.held = null;
       ts.attached = true;
-      for (const m of held) tab.post({ t: 'msg', m });
+      for (const m of held) this.send(tab, ts, m);
+      if (personal) this.updateInbox();
     });
   }
 
@@ -302,7 +391,7 @@ export class Hub {
           gap = { epoch: r.epoch, previousEpoch: pos.epoch, since: pos.seq, reason: changed ? 'epoch changed' : 'history gap' };
           if (changed) start = { epoch: r.epoch, seq: 0 };
         }
-        for (const m of r.msgs) msgs.push({ channel: ch, seq: m.seq, epoch: r.epoch, ts: m.ts, data: m.data, from: m.from });
+        for (const m of r.msgs) msgs.push({ channel: ch, seq: m.seq, epoch: r.epoch, ts: m.ts, data: m.data, from: m.from, conv: m.conv });
         at = { epoch: r.epoch, seq: r.seq };
         if (r.msgs.length === 0 || here.seq == null || r.seq >= here.seq || r.epoch !== here.epoch) break;
       }
@@ -326,7 +415,7 @@ export class Hub {
       if (ts.held) {
         if (m.seq !== 0 && ts.held.length < MAX_HELD) ts.held.push(m);
       } else if (ts.attached) {
-        tab.post({ t: 'msg', m });
+        this.send(tab, ts, m);
       }
     }
   }
@@ -386,12 +475,31 @@ export class Hub {
     const conn = this.conn;
     if (!conn) return;
     for (const ch of tab.channels.keys()) if (!this.wanted(ch)) conn.removeChannel(ch);
+    this.updateInbox();
     if (this.tabs.size === 0) {
       conn.close();
       this.conn = null;
       this.onEmpty();
     }
   }
+}
+
+/**
+ * position checks a position a tab sent.
+ * @param {any} p
+ * @returns {Pos | null}
+ */
+function position(p) {
+  return p && Number.isSafeInteger(p.seq) && p.seq >= 0 ? { epoch: typeof p.epoch === 'string' ? p.epoch : null, seq: p.seq } : null;
+}
+
+/**
+ * seqOrNull is x when it is a seq, else null.
+ * @param {unknown} x
+ * @returns {number | null}
+ */
+function seqOrNull(x) {
+  return Number.isSafeInteger(x) && /** @type {number} */ (x) >= 0 ? /** @type {number} */ (x) : null;
 }
 
 /**

@@ -17,8 +17,10 @@ import { transportName } from './transports/index.js';
 
 /**
  * A delivery as the application sees it. `seq` 0 marks an ephemeral
- * message (typing, join, leave), which is never stored nor replayed.
- * @typedef {{channel: string, seq: number, epoch: string | null, ts: number | undefined, data: any, from?: string}} Message
+ * message (typing, join, leave; on a personal channel read events and
+ * seen receipts), which is never stored nor replayed. `conv` is the
+ * conversation of a personal channel's delivery (a DM, a group, system).
+ * @typedef {{channel: string, seq: number, epoch: string | null, ts: number | undefined, data: any, from?: string, conv?: string}} Message
  */
 
 /**
@@ -75,7 +77,7 @@ export class LinkBase extends Emitter {
     /** Bumped by close and restarts to invalidate async continuations. */
     this.gen = 0;
     /** @type {Record<string, ReturnType<typeof setTimeout> | null>} */
-    this.timers = { connect: null, retry: null, stable: null, flush: null, refresh: null };
+    this.timers = { connect: null, retry: null, stable: null, flush: null, refresh: null, ack: null };
     /** @type {Map<string, {resolve: (m: any) => void, reject: (e: CometError) => void, timer: any, entry?: OutboxEntry}>} */
     this.pending = new Map();
     this.nextId = 0;
@@ -89,6 +91,24 @@ export class LinkBase extends Emitter {
     this.tokenStale = false;
     /** @type {string | null} the user's personal channel, once known */
     this.personal = null;
+    /**
+     * The inbox: whether a tab handles the personal channel (on), the seq
+     * its handlers finished (done: the position named for it and
+     * acknowledged), the highest acknowledged so far (sent), whether the
+     * node serves acks ('unknown' until the first answer), an HTTP ack in
+     * flight, and who waits for the handlers (a long-poll).
+     */
+    this.inbox = {
+      on: false,
+      /** @type {number | null} */
+      done: null,
+      sent: 0,
+      /** @type {'unknown' | 'yes' | 'no'} */
+      served: /** @type {'unknown' | 'yes' | 'no'} */ ('unknown'),
+      posting: false,
+      /** @type {(() => void)[]} */
+      waiters: [],
+    };
     /** @type {Record<string, any> | null} */
     this.identity = null;
     this.stats = { delivered: 0, duplicates: 0, connects: 0, reconnects: 0, errors: 0, gaps: 0 };
@@ -182,6 +202,28 @@ export class LinkBase extends Emitter {
     return this.channels.size;
   }
 
+  /**
+   * reads reports whether an HTTP transport has anything to read: a
+   * channel, or the inbox (the server adds the personal channel to every
+   * request, named or not).
+   */
+  reads() {
+    return this.channels.size > 0 || this.inbox.on;
+  }
+
+  /**
+   * positionOf is where a channel is named from in a request: its last
+   * delivery, except for the personal channel of an inbox that a tab
+   * handles, named at what the handlers finished (a position named is an
+   * acknowledgement there, and what is not finished must come again).
+   * @param {Channel} c
+   * @returns {{epoch: string | null, seq: number | null}}
+   */
+  positionOf(c) {
+    if (c.name === this.personal && this.inbox.on) return { epoch: c.epoch, seq: this.inbox.done };
+    return c;
+  }
+
   /** channelList lists the channels read. */
   channelList() {
     return [...this.channels.values()];
@@ -193,7 +235,10 @@ export class LinkBase extends Emitter {
    */
   httpParams() {
     const q = new URLSearchParams();
-    for (const c of this.channels.values()) q.append('ch', positionParam(c.name, c.epoch, c.seq));
+    for (const c of this.channels.values()) {
+      const p = this.positionOf(c);
+      q.append('ch', positionParam(c.name, p.epoch, p.seq));
+    }
     if (this.sid) q.set('sid', this.sid);
     return q;
   }
@@ -206,18 +251,21 @@ export class LinkBase extends Emitter {
   wsConnectParams() {
     const q = new URLSearchParams();
     const c = this.personal && this.channels.get(this.personal);
-    if (c && c.seq != null) q.append('ch', positionParam(c.name, c.epoch, c.seq));
+    const p = c && this.positionOf(c);
+    if (c && p && p.seq != null) q.append('ch', positionParam(c.name, p.epoch, p.seq));
     return q;
   }
 
   /**
-   * endpoint is the URL of a server path with q and the token.
+   * endpoint is the URL of a server path with q, the token and the device
+   * id (which the token's client claim overrides on the server).
    * @param {string} path
    * @param {URLSearchParams} q
    */
   endpoint(path, q) {
     const u = new URL(path, this.baseURL);
     if (this.token) q.set('token', this.token);
+    if (this.options.device) q.set('device', this.options.device);
     u.search = q.toString();
     return u;
   }

@@ -36,6 +36,8 @@
  * @property {string | URL} [workerURL] the script of the SharedWorker (default: comet.js itself)
  * @property {boolean | 'session' | import('./store.js').PositionStore} [persist] keep positions across reloads: true or 'session' (sessionStorage), or a store
  * @property {string} [persistKey] the storage key of persisted positions
+ * @property {string | false | null} [device] the device id for the inbox (sent as device=; a token's client claim wins): null makes one per browser, kept in localStorage; false sends none
+ * @property {string} [deviceKey] the localStorage key of the device id
  * @property {boolean} [debug] log to console.debug
  */
 
@@ -67,6 +69,8 @@ export const DEFAULTS = Object.freeze({
   workerURL: /** @type {string | URL | undefined} */ (undefined),
   persist: /** @type {boolean | 'session' | import('./store.js').PositionStore} */ (false),
   persistKey: 'comet:positions',
+  device: /** @type {string | false | null} */ (null),
+  deviceKey: 'comet:device',
   debug: false,
 });
 

@@ -74,8 +74,10 @@ export function positionParam(name, epoch, seq) {
 
 /**
  * A delivery from the server, checked: seq 0 is an ephemeral message
- * (typing, join and leave), which never moves a position.
- * @typedef {{op: 'msg', ch: string, seq: number, ts?: number, data: any, from?: string}} WireMsg
+ * (typing, join and leave, read events and seen receipts), which never
+ * moves a position. conv: the conversation of a personal channel's
+ * delivery.
+ * @typedef {{op: 'msg', ch: string, seq: number, ts?: number, data: any, from?: string, conv?: string}} WireMsg
  */
 
 /**
@@ -90,7 +92,8 @@ export function validMsg(m) {
     isSeq(m.seq) &&
     'data' in m &&
     (m.ts === undefined || typeof m.ts === 'number') &&
-    (m.from === undefined || typeof m.from === 'string')
+    (m.from === undefined || typeof m.from === 'string') &&
+    (m.conv === undefined || typeof m.conv === 'string')
   );
 }
 
@@ -166,6 +169,40 @@ export function presenceEntry(c) {
   }
   if (isSeq(c.since)) e.since = c.since;
   return e;
+}
+
+/**
+ * One conversation of an unread answer: its unread count, the read
+ * marker, the last entry's seq and time.
+ * @typedef {{conv: string, unread: number, read: number, last: number, ts: number}} UnreadConversation
+ */
+
+/**
+ * The unread answer: the user's unread total, the top of the log, the
+ * conversations (a page of them) and the id to ask for the next page.
+ * @typedef {{total: number, top: number, convs: UnreadConversation[], next: string | null}} Unread
+ */
+
+/**
+ * decodeUnread checks an unread answer and keeps its known fields.
+ * @param {unknown} m
+ * @returns {Unread | null}
+ */
+export function decodeUnread(m) {
+  if (!isObj(m) || !isSeq(m.total) || !Array.isArray(m.convs)) return null;
+  /** @type {UnreadConversation[]} */
+  const convs = [];
+  for (const c of m.convs.slice(0, 1000)) {
+    if (!isObj(c) || typeof c.conv !== 'string' || !isSeq(c.unread)) continue;
+    convs.push({
+      conv: c.conv.slice(0, 128),
+      unread: c.unread,
+      read: isSeq(c.read) ? c.read : 0,
+      last: isSeq(c.last) ? c.last : 0,
+      ts: typeof c.ts === 'number' ? c.ts : 0,
+    });
+  }
+  return { total: m.total, top: isSeq(m.top) ? m.top : 0, convs, next: typeof m.next === 'string' && m.next !== '' ? m.next : null };
 }
 
 /**

@@ -35,6 +35,7 @@ export class Receiver extends Sender {
     /** @type {Message} */
     const msg = { channel: m.ch, seq: m.seq, epoch: c.epoch, ts: m.ts, data: m.data };
     if (typeof m.from === 'string') msg.from = m.from;
+    if (typeof m.conv === 'string') msg.conv = m.conv;
     this.emit('message', msg);
   }
 
@@ -118,6 +119,7 @@ export class Receiver extends Sender {
       case 'ok':
       case 'pong':
       case 'presence':
+      case 'unread':
         this.wsReply(m);
         return;
       case 'err':
@@ -153,6 +155,7 @@ export class Receiver extends Sender {
     if (!/^[A-Za-z0-9_:.@/=+#-]{1,128}$/.test(name)) return;
     this.personal = name;
     if (!this.channels.has(name)) this.channels.set(name, new Channel(name));
+    this.emit('personal', name);
   }
 
   /** @param {Record<string, any>} m */
@@ -166,7 +169,16 @@ export class Receiver extends Sender {
     }
     const resync = m.id === undefined && c.live;
     c.subId = null;
-    const gap = startAt(c, m.epoch, m.seq, m.recovered === false);
+    /** @type {import('./positions.js').GapInfo | null} */
+    let gap;
+    if (c.seq == null && c.name === this.personal && m.recovered !== undefined) {
+      // The inbox started it after the device's acknowledged position
+      // (not at the top the reply names): what follows is all new.
+      c.epoch = m.epoch;
+      gap = m.recovered === false ? { epoch: m.epoch, previousEpoch: null, since: null, reason: 'history gap' } : null;
+    } else {
+      gap = startAt(c, m.epoch, m.seq, m.recovered === false);
+    }
     this.gap(c, gap);
     if (!resync) this.confirm(c, !gap);
   }

@@ -1,8 +1,10 @@
 // @ts-check
-// Sending: the send queue (publications, resent with their idempotency
-// key until the server answers), requests that wait for a reply (presence,
-// ping, typing, refresh) over the WebSocket or POST /send, and the short
-// poll that reads a channel's history for a tab that comes back behind.
+// Sending: the send queue (publications and DMs, resent with their
+// idempotency key until the server answers), requests that wait for a
+// reply (presence, ping, typing, refresh, the inbox's read and unread)
+// over the WebSocket or POST /send, the inbox's acknowledgements, and the
+// short poll that reads a channel's history for a tab that comes back
+// behind.
 
 import { CometError } from './errors.js';
 import { retryable } from './outbox.js';
@@ -11,6 +13,12 @@ import { decodePollAnswer, decodePresence, isObj, parseJSON, positionParam, vali
 
 /** @typedef {import('./transports/base.js').Transport} Transport */
 /** @typedef {import('./outbox.js').OutboxEntry} OutboxEntry */
+
+/** The ops POST /send carries (docs/PROTOCOL.md): all but sub, unsub, refresh. */
+const SEND_OPS = new Set(['pub', 'dm', 'typing', 'presence', 'ping', 'ack', 'read', 'unread']);
+
+/** The answers of POST /send that are not errors. */
+const SEND_ANSWERS = new Set(['ok', 'pong', 'presence', 'unread']);
 
 /** Sender is the up-channel of a link. */
 export class Sender extends LinkBase {
@@ -28,18 +36,18 @@ export class Sender extends LinkBase {
   }
 
   /**
-   * request sends one message that is not queued (presence, typing, ping)
-   * and resolves with the reply. It needs a live connection; presence and
-   * typing need the WebSocket (POST /send carries only pub and ping).
+   * request sends one message that is not queued (presence, typing, ping,
+   * read, unread) and resolves with the reply: over the WebSocket, else
+   * with POST /send. It needs a live connection.
    * @param {Record<string, any>} msg
    * @returns {Promise<any>}
    */
   request(msg) {
     const t = this.current;
     if (t && t.name === 'websocket' && t.up) return this.wsRequest(t, msg, undefined);
-    if (msg.op === 'ping' || msg.op === 'pub') return this.post(msg);
-    const why = t && t.up ? `${msg.op} needs the WebSocket transport (now ${t.name})` : 'not connected';
-    return Promise.reject(new CometError(t && t.up ? 501 : 0, why, t && t.up ? 'unsupported' : 'lost'));
+    if (!t || !t.up) return Promise.reject(new CometError(0, 'not connected', 'lost'));
+    if (SEND_OPS.has(msg.op)) return this.post(msg);
+    return Promise.reject(new CometError(501, `${msg.op} needs the WebSocket transport (now ${t.name})`, 'unsupported'));
   }
 
   /**
@@ -172,7 +180,7 @@ export class Sender extends LinkBase {
             throw new CometError(0, 'invalid answer from POST /send', 'lost');
           }
           if (isObj(m) && m.op === 'err') throw new CometError(Number.isInteger(m.code) ? m.code : 0, String(m.reason), 'server');
-          if (!isObj(m) || (m.op !== 'ok' && m.op !== 'pong')) throw new CometError(0, 'unexpected answer from POST /send', 'lost');
+          if (!isObj(m) || !SEND_ANSWERS.has(m.op)) throw new CometError(0, 'unexpected answer from POST /send', 'lost');
           return m;
         },
         (err) => {
@@ -181,6 +189,111 @@ export class Sender extends LinkBase {
         },
       )
       .finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * setInbox says whether a tab handles the personal channel and up to
+   * which seq its handlers finished (the hub combines its tabs): that
+   * position is acknowledged, and a long-poll waiting for it goes on.
+   * @param {boolean} on
+   * @param {number | null} done
+   */
+  setInbox(on, done) {
+    const a = this.inbox;
+    const was = a.on;
+    a.on = on;
+    a.done = on ? done : null;
+    if (on && !was && this.current && !this.current.dead && this.current.name !== 'websocket' && this.channels.size === 0) {
+      this.current.channelsChanged([], []); // an HTTP transport with nothing to read now reads the inbox
+    }
+    if (!this.ackBehind()) for (const w of a.waiters.splice(0)) w();
+    this.ackSoon();
+  }
+
+  /**
+   * ackBehind reports whether the handlers still hold deliveries of the
+   * personal channel (what a request names for it is behind what arrived).
+   */
+  ackBehind() {
+    const a = this.inbox;
+    const c = this.personal ? this.channels.get(this.personal) : undefined;
+    if (!a.on || !c || c.seq == null) return false;
+    return a.done == null || a.done < c.seq;
+  }
+
+  /**
+   * whenAcked resolves once the handlers caught up with the personal
+   * channel's deliveries, or after ms.
+   * @param {number} ms
+   * @returns {Promise<void>}
+   */
+  whenAcked(ms) {
+    if (!this.ackBehind()) return Promise.resolve();
+    const waiters = this.inbox.waiters;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        const i = waiters.indexOf(done);
+        if (i >= 0) waiters.splice(i, 1);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      waiters.push(done);
+    });
+  }
+
+  // ackSoon sends the acknowledgement once the current task is over: the
+  // handlers of a burst (a replay page) finish together and are
+  // acknowledged in one.
+  ackSoon() {
+    if (this.timers.ack) return;
+    const a = this.inbox;
+    if (!a.on || a.done == null || a.done <= a.sent || a.served === 'no') return;
+    this.timers.ack = setTimeout(() => {
+      this.timers.ack = null;
+      this.sendAck();
+    }, 0);
+  }
+
+  // sendAck acknowledges the personal channel up to inbox.done: over the
+  // WebSocket as an ack op (the first one of a connection with an id, to
+  // learn whether the node keeps an inbox; the others without, which the
+  // server coalesces), on SSE and the iframe with POST /send, one at a
+  // time. A long-poll's cursor is its acknowledgement.
+  sendAck() {
+    const a = this.inbox;
+    const t = this.current;
+    const seq = a.done;
+    if (!t || !t.up || !this.personal || !a.on || seq == null || seq <= a.sent || a.served === 'no' || a.posting) return;
+    if (t.name === 'poll') return;
+    const msg = { op: 'ack', ch: this.personal, seq };
+    if (t.name === 'websocket' && a.served === 'yes') {
+      try {
+        t.send(msg);
+        a.sent = seq;
+      } catch {
+        // the close event follows; the next connection names the position
+      }
+      return;
+    }
+    a.posting = true;
+    const gen = this.gen;
+    const p = t.name === 'websocket' ? this.wsRequest(t, msg, undefined) : this.post(msg);
+    p.then(
+      () => {
+        a.served = 'yes';
+        a.sent = Math.max(a.sent, seq);
+      },
+      (err) => {
+        // A node without an inbox answers 501: stop. Other failures wait
+        // for the next connection, whose request names the position.
+        if (err.kind === 'server' && err.code === 501) a.served = 'no';
+        else if (err.kind === 'server') this.report('server', `ack refused: ${err.code} ${err.message}`, { code: err.code });
+      },
+    ).finally(() => {
+      a.posting = false;
+      if (gen === this.gen) this.ackSoon();
+    });
   }
 
   /**

@@ -3,6 +3,7 @@
 // position in it.
 
 /** @typedef {import('./link.js').Message} Message */
+/** @typedef {import('./inbox.js').AckTracker} AckTracker */
 
 /**
  * Subscription is what subscribe returns: one handler of one channel.
@@ -48,6 +49,31 @@ export class Subscription {
 }
 
 /**
+ * InboxHandler is what inbox returns: one handler of the personal
+ * channel's stored deliveries.
+ */
+export class InboxHandler {
+  /**
+   * @param {(h: InboxHandler) => void} drop
+   * @param {(msg: Message) => any} handler
+   */
+  constructor(drop, handler) {
+    this._drop = drop;
+    /** The handler, called with each delivery; the delivery is acknowledged once it returned or its promise resolved. */
+    this.handler = handler;
+    /** False once unsubscribed. */
+    this.active = true;
+  }
+
+  /** unsubscribe stops this handler. */
+  unsubscribe() {
+    if (!this.active) return;
+    this.active = false;
+    this._drop(this);
+  }
+}
+
+/**
  * TabChannel is a tab's state for one channel.
  */
 export class TabChannel {
@@ -62,5 +88,9 @@ export class TabChannel {
     this.live = false;
     /** Subscribed "from now" on purpose: a saved position does not apply. */
     this.fromNow = false;
+    /** @type {AckTracker | null} the personal channel's deliveries in the handlers' hands */
+    this.acks = null;
+    /** @type {{seq: number | null, upto: number | null} | null} the last ack report to the hub */
+    this.reported = null;
   }
 }

@@ -1,7 +1,7 @@
 // Unit tests of src/protocol.js: what the client accepts from the server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePollAnswer, decodePresence, frameOp, parseCursor, positionParam, randomKey, validChannel, validMsg } from '../src/protocol.js';
+import { decodePollAnswer, decodePresence, decodeUnread, frameOp, parseCursor, positionParam, randomKey, validChannel, validMsg } from '../src/protocol.js';
 
 test('parseCursor reads positions and refuses malformed cursors', () => {
   assert.deepEqual(parseCursor('room:1~dn1f3iqyxhia.1~42!user:a~~0'), [
@@ -57,4 +57,23 @@ test('randomKey makes distinct URL-safe keys', () => {
   const a = randomKey(16);
   assert.match(a, /^[A-Za-z0-9_-]{22}$/);
   assert.notEqual(a, randomKey(16));
+});
+
+test('decodeUnread keeps the known fields of each conversation', () => {
+  const u = decodeUnread({
+    op: 'unread', total: 3, top: 9, next: 'dm:1:b:c',
+    convs: [{ conv: 'dm:1:a:b', unread: 3, read: 4, last: 9, ts: 1700000000000, evil: 1 }, { conv: 7, unread: 1 }, { conv: 'system', unread: 0 }],
+  });
+  assert.deepEqual(u, {
+    total: 3, top: 9, next: 'dm:1:b:c',
+    convs: [{ conv: 'dm:1:a:b', unread: 3, read: 4, last: 9, ts: 1700000000000 }, { conv: 'system', unread: 0, read: 0, last: 0, ts: 0 }],
+  });
+  assert.equal(decodeUnread({ op: 'unread', total: -1, convs: [] }), null);
+  assert.equal(decodeUnread({ op: 'unread', total: 0 }), null);
+  assert.equal(decodeUnread({ op: 'unread', total: 0, convs: [] }).next, null);
+});
+
+test('validMsg takes a conversation on personal deliveries', () => {
+  assert.ok(validMsg({ op: 'msg', ch: 'user:a', seq: 1, data: 1, conv: 'dm:1:a:b' }));
+  assert.ok(!validMsg({ op: 'msg', ch: 'user:a', seq: 1, data: 1, conv: 5 }));
 });

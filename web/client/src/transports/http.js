@@ -13,7 +13,7 @@ import { retryAfterMs } from '../backoff.js';
  */
 export class HTTPTransport extends Transport {
   open() {
-    if (this.conn.channelCount() === 0) {
+    if (!this.conn.reads()) {
       // Nothing to read: check the server answers, and wait for channels.
       this.conn.probe().then((up) => {
         if (this.dead) return;
@@ -37,7 +37,7 @@ export class HTTPTransport extends Transport {
       this.pendingRestart = false;
       if (this.dead) return;
       this.stopRequest();
-      if (this.conn.channelCount() > 0) this.restart();
+      if (this.conn.reads()) this.restart();
       else if (!this.opened) this.open();
     });
   }

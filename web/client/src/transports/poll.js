@@ -6,11 +6,30 @@ import { HTTPTransport, fetchInit } from './http.js';
 import { errMessage } from './base.js';
 import { parseJSON } from '../protocol.js';
 
+/**
+ * ACK_HOLD bounds, in ms, how long the next poll waits for the inbox's
+ * handlers: a poll names the personal channel at what they finished (its
+ * cursor is the acknowledgement), and one named behind what arrived is
+ * answered at once with it again.
+ */
+const ACK_HOLD = 2000;
+
 /** PollTransport reads by long-polls, with POST /send up. */
 export class PollTransport extends HTTPTransport {
   restart() {
     this.gen = (this.gen || 0) + 1;
     const gen = this.gen;
+    if (this.conn.ackBehind()) {
+      this.conn.whenAcked(ACK_HOLD).then(() => {
+        if (!this.dead && gen === this.gen) this.poll(gen);
+      });
+      return;
+    }
+    this.poll(gen);
+  }
+
+  /** @param {number} gen */
+  poll(gen) {
     const o = this.conn.options;
     const q = this.conn.httpParams();
     // The first poll, and one for a channel with no position yet, is
@@ -54,7 +73,7 @@ export class PollTransport extends HTTPTransport {
           this.fail('malformed poll answer');
           return;
         }
-        if (live() && this.conn.channelCount() > 0) this.restart();
+        if (live() && this.conn.reads()) this.restart();
       })
       .catch((err) => {
         if (!live()) return;
