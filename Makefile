@@ -33,6 +33,9 @@ test: test-deps
 		-run '$(ASYNC_TESTS)' ./server
 	# Allocation budgets, without the race detector (which allocates itself).
 	$(GO) test -count=1 -run 'ZeroAllocs|AllocatesNothing' ./codec ./conn ./server
+	# Memory given back to the system (RSS), on a binary without the race
+	# detector, whose shadow memory is never returned.
+	$(GO) test -count=1 -run 'TestHostile(BigMessagesReleased|PipelinedRequestsUnread|PingFlood)' ./test/e2e
 
 bench:
 	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(COUNT) ./codec ./conn ./server/... | tee bench.txt

@@ -250,3 +250,43 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// adminAddr returns a free loopback address for a node's admin listener.
+func adminAddr(t *testing.T) string {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "127.0.0.1:" + strconv.Itoa(port)
+}
+
+// liveHeap returns the node's heap after a GC (the admin listener's
+// pprof runs one for ?gc=1), from its Prometheus metrics.
+func liveHeap(t *testing.T, admin string) int64 {
+	t.Helper()
+	client := &http.Client{Timeout: time.Minute}
+	resp, err := client.Get("http://" + admin + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	resp, err = client.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_memstats_heap_alloc_bytes "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("go_memstats_heap_alloc_bytes %q: %v", v, err)
+			}
+			return int64(f)
+		}
+	}
+	t.Fatalf("no go_memstats_heap_alloc_bytes in the admin listener's metrics:\n%s", b)
+	return 0
+}
