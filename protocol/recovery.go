@@ -131,9 +131,8 @@ const (
 // (epoch, seq). A subscription on an empty epoch takes the first
 // publication of a new stream as its next one.
 func LiveStep(epoch string, seq uint64, p *broker.Publication) Live {
-	if p.Epoch != epoch && seq == 0 && p.Seq == 1 && IsEmptyEpoch(epoch) {
-		return LiveAdopt
-	}
+	// One epoch comparison on the common path: this runs once per
+	// delivery.
 	if p.Epoch == epoch {
 		switch {
 		case p.Seq <= seq:
@@ -141,6 +140,10 @@ func LiveStep(epoch string, seq uint64, p *broker.Publication) Live {
 		case p.Seq == seq+1:
 			return LiveDeliver
 		}
+		return LiveGap
+	}
+	if seq == 0 && p.Seq == 1 && IsEmptyEpoch(epoch) {
+		return LiveAdopt
 	}
 	return LiveGap
 }

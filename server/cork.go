@@ -164,7 +164,7 @@ func (l *loop) deliverBatch(batch []*message) {
 // deliverMany writes several messages of one channel to each of its local
 // subscribers, one writev per subscriber.
 func (l *loop) deliverMany(lc *localChannel, msgs []*message) {
-	written := 0
+	written, budget := 0, l.budget()
 	for i := 0; i < len(lc.subs); {
 		s := lc.subs[i].s
 		ss := &s.subs[lc.subs[i].ref]
@@ -184,7 +184,7 @@ func (l *loop) deliverMany(lc *localChannel, msgs []*message) {
 			}
 			l.uncork()
 		}
-		if !s.isGone() && s.State() != conn.StateClosed && s.overBudget() {
+		if !s.isGone() && s.State() != conn.StateClosed && s.gc.OutboundBuffered() > budget {
 			l.slow = append(l.slow, s)
 		}
 		// A failed write closes the connection at once (OnClose from inside

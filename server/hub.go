@@ -131,7 +131,7 @@ func (l *loop) deliver(m *message) {
 	if lc == nil {
 		return
 	}
-	written := 0
+	written, budget := 0, l.budget()
 	for i := 0; i < len(lc.subs); {
 		s := lc.subs[i].s
 		ss := &s.subs[lc.subs[i].ref]
@@ -147,7 +147,7 @@ func (l *loop) deliver(m *message) {
 			// it asked with echo), but its position moves past it.
 			l.offer(s, ss, m, &written)
 		}
-		if !s.isGone() && s.State() != conn.StateClosed && s.overBudget() {
+		if !s.isGone() && s.State() != conn.StateClosed && s.gc.OutboundBuffered() > budget {
 			l.slow = append(l.slow, s)
 		}
 		// A failed write makes gnet close the connection at once, calling

@@ -265,8 +265,12 @@ func (s *session) afterFeed(before conn.State) {
 // budget, less room for a close frame or a last chunk, so that the end of
 // the connection still fits.
 func (s *session) overBudget() bool {
-	return s.gc.OutboundBuffered() > s.loop.srv.conf().MaxOutboundBytes-closeReserve
+	return s.gc.OutboundBuffered() > s.loop.budget()
 }
+
+// budget is the most output a session may have queued; a fan-out reads it
+// once per message, not once per subscriber.
+func (l *loop) budget() int { return l.srv.conf().MaxOutboundBytes - closeReserve }
 
 // closeReserve is the room kept in the budget for what ends a connection.
 const closeReserve = 256
