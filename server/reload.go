@@ -88,6 +88,7 @@ func (s *Server) Reload(c Config) (restart []string, err error) {
 		{"HistorySize", c.HistorySize != cur.HistorySize},
 		{"HistoryTTL", c.HistoryTTL != cur.HistoryTTL},
 		{"Tick", c.Tick != cur.Tick},
+		{"Compression", c.Compression != cur.Compression},
 		{"Auth.Hook", c.Auth.Hook != nil && c.Auth.Hook != cur.Auth.Hook},
 		{"Auth.Demo", (c.Auth.Demo == nil) != (cur.Auth.Demo == nil)},
 		{"Auth.Webhook", c.Auth.Webhook != nil && c.Auth.Webhook != cur.Auth.Webhook},
