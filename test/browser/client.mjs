@@ -169,7 +169,7 @@ run('client', async (state) => {
     let route;
     // A scripted server: this test is about the client's defences, so the
     // server's answers are made up on purpose.
-    await ctx.routeWebSocket(/\/ws$/, (ws) => {
+    await ctx.routeWebSocket(/\/ws(\?.*)?$/, (ws) => {
       route = ws;
       ws.onMessage((text) => {
         const req = JSON.parse(text);

@@ -231,3 +231,87 @@ func TestBrowserInboxAck(t *testing.T) {
 	srv := startServer(t, "-auth", "demo", "-api-key", apiKey, "-data-dir", t.TempDir())
 	runBrowser(t, dir, browserEnv(t, srv), "ack.mjs")
 }
+
+// TestBrowserInbox: direct messages in the demo between two users in two
+// browser contexts, for two pairs of transports: the unread badge on the
+// recipient's side, "seen" on the sender's once the recipient opens the
+// conversation, and the conversation once after a reload.
+func TestBrowserInbox(t *testing.T) {
+	t.Parallel()
+	dir := requireBrowser(t)
+	srv := startServer(t, "-auth", "demo", "-api-key", apiKey, "-data-dir", t.TempDir())
+	runBrowser(t, dir, browserEnv(t, srv), "inbox.mjs")
+}
+
+// TestBrowserInboxOffline: a DM typed in the demo while the server is
+// down is shown as queued and delivered once when the server is back on
+// the same data directory.
+func TestBrowserInboxOffline(t *testing.T) {
+	t.Parallel()
+	dir := requireBrowser(t)
+	runRestarting(t, dir, []string{"-auth", "demo", "-api-key", apiKey, "-data-dir", t.TempDir()}, "inbox-offline.mjs")
+}
+
+// runRestarting runs script against a node started with args, which the
+// script stops and starts again (same address, same arguments) through
+// files in COMET_CONTROL_DIR: it writes "stop" and waits for "stopped",
+// then "start" and waits for "started".
+func runRestarting(t *testing.T, dir string, args []string, script string) {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	first, err := tryStartAt(addr, args)
+	if err != nil {
+		t.Fatalf("starting comet: %v\n%s", err, first.log)
+	}
+	ctl := t.TempDir()
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		second *server
+	)
+	done := make(chan struct{})
+	defer func() {
+		close(done)
+		wg.Wait()
+		if err := first.stop(); err != nil {
+			t.Errorf("first server: %v\n%s", err, first.log)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if second != nil {
+			if err := second.stop(); err != nil {
+				t.Errorf("second server: %v\n%s", err, second.log)
+			}
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if !waitForFile(done, filepath.Join(ctl, "stop")) {
+			return
+		}
+		writeControl(ctl, "stopped", first.stop())
+		if !waitForFile(done, filepath.Join(ctl, "start")) {
+			return
+		}
+		s, err := tryStartAt(addr, args)
+		if err != nil {
+			err = fmt.Errorf("%w\n%s", err, s.log)
+		} else {
+			mu.Lock()
+			second = s
+			mu.Unlock()
+		}
+		writeControl(ctl, "started", err)
+	}()
+	runBrowser(t, dir, browserEnv(t, first, "COMET_CONTROL_DIR="+ctl), script)
+	mu.Lock()
+	defer mu.Unlock()
+	if second == nil {
+		t.Fatal("the script finished without the server being restarted")
+	}
+}

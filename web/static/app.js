@@ -1,13 +1,17 @@
 // The Comet web IM demo: rooms are channels "room:NAME"; messages are
-// published as {text} (plus {from} for nodes without identity). Everything
-// goes through comet.js: sign-in by name with demo tokens, one connection
-// shared by every tab, history after a reload, who is online, a typing
-// indicator, and messages sent while offline shown as pending until sent.
+// published as {text} (plus {from} for nodes without identity). Direct
+// messages go through the user's inbox (dm.js). Everything goes through
+// comet.js: sign-in by name with demo tokens, one connection shared by
+// every tab, history after a reload, who is online, a typing indicator,
+// unread badges, "seen" receipts, and messages sent while offline shown
+// as pending until sent.
 //
 // URL parameters (handy for demos and tests): name=alice, room=lobby,dev
-// (joined at start), transport=websocket|sse|poll|iframe (forced),
-// share=off (a connection of its own), debug.
+// (joined at start), dm=bob (a conversation opened at start),
+// transport=websocket|sse|poll|iframe (forced), share=off (a connection of
+// its own), debug.
 import { Comet } from './comet.js';
+import { DirectMessages } from './dm.js';
 import * as saved from './history.js';
 
 const $ = (id) => document.getElementById(id);
@@ -21,11 +25,12 @@ const TYPING_EVERY = 2000; // ms between the signals this window sends
 const state = {
   name: '',
   identity: false, // the node signs names (demo tokens): deliveries carry a trusted "from"
-  rooms: new Map(), // name -> {sub, msgs, unread, ready, online: Map, typing: Map}
-  active: null,
+  rooms: new Map(), // name -> {kind: 'room', sub, msgs, unread, ready, online: Map, typing: Map}
+  active: null, // the room or DM conversation on screen
   lastTyping: 0,
 };
 let client = null;
+let dms = null; // DirectMessages, on a node with identity
 const events = []; // every client event, newest last (window.demo.events)
 
 /* ---------------- sign-in ---------------- */
@@ -65,9 +70,17 @@ async function signIn(name) {
     debug: params.has('debug'),
   });
   wire(client);
+  if (state.identity) {
+    dms = new DirectMessages(dmUI);
+    dms.start(client); // before connect: the inbox replays at once
+    window.demo.dms = dms;
+  }
   const rooms = (params.get('room') || 'lobby').split(',').filter((r) => ROOM_RE.test(r));
   for (const r of rooms) join(r, false);
-  if (rooms.length) show(rooms[0]);
+  const peer = params.get('dm');
+  if (dms && peer) openDM(peer);
+  else if (rooms.length) show(state.rooms.get(rooms[0]));
+  renderSidebar();
   renderHead();
   client.connect();
   window.demo.client = client;
@@ -97,6 +110,7 @@ $('rename').addEventListener('click', () => {
   // Another name is another user: another connection, another history.
   const u = new URL(location.href);
   u.searchParams.delete('name');
+  u.searchParams.delete('dm');
   sessionStorage.removeItem('comet-demo-name');
   location.href = u.href;
 });
@@ -104,7 +118,7 @@ $('rename').addEventListener('click', () => {
 /* ---------------- connection status ---------------- */
 
 function wire(c) {
-  for (const ev of ['state', 'connecting', 'connected', 'disconnected', 'fallback', 'gap', 'error', 'subscribed', 'identity']) {
+  for (const ev of ['state', 'connecting', 'connected', 'disconnected', 'fallback', 'gap', 'error', 'subscribed', 'identity', 'read', 'seen']) {
     c.on(ev, (arg) => {
       events.push({ ev, ...arg, at: Date.now() });
       if (events.length > 500) events.shift();
@@ -115,6 +129,7 @@ function wire(c) {
     setStatus('connected', `Connected · ${TRANSPORT_NAMES[transport]}`);
     log(`connected over ${TRANSPORT_NAMES[transport]}${c.shared && c.shared !== 'local' ? ` (shared: ${c.shared})` : ''}`, 'ok');
     for (const room of state.rooms.values()) refreshPresence(room);
+    if (dms) dms.connected();
     renderPending();
   });
   c.on('fallback', ({ from, to, reason }) => log(`${TRANSPORT_NAMES[from]} failed (${reason}); trying ${TRANSPORT_NAMES[to]}`, 'warn'));
@@ -164,7 +179,10 @@ function join(name, activate = true) {
   if (!ROOM_RE.test(name) || !client) return;
   if (!state.rooms.has(name)) {
     const kept = saved.load(state.name)[name] || [];
-    const room = { name, msgs: [...kept], unread: 0, ready: false, online: new Map(), typing: new Map(), hadHistory: kept.length > 0 };
+    const room = {
+      kind: 'room', name, msgs: [...kept], unread: 0, ready: false,
+      online: new Map(), typing: new Map(), hadHistory: kept.length > 0,
+    };
     const last = kept[kept.length - 1];
     // After a reload: right after the last message kept. A new room: what
     // the server's history still holds.
@@ -180,8 +198,8 @@ function join(name, activate = true) {
     state.rooms.set(name, room);
     if (!last) addSystem(room, `You joined #${name}.`);
   }
-  if (activate || !state.active) show(name);
-  renderRooms();
+  if (activate || !state.active) show(state.rooms.get(name));
+  renderSidebar();
 }
 
 function leave(name) {
@@ -192,92 +210,173 @@ function leave(name) {
   saved.save(state.name, state.rooms);
   if (state.active === room) {
     state.active = null;
-    const next = state.rooms.keys().next();
+    const next = state.rooms.values().next();
     if (!next.done) show(next.value);
     else renderMessages();
   }
-  renderRooms();
+  renderSidebar();
 }
 
-function show(name) {
-  const room = state.rooms.get(name);
-  if (!room) return;
-  state.active = room;
-  room.unread = 0;
+// show puts a room or a DM conversation on screen.
+function show(view) {
+  if (!view) return;
+  state.active = view;
   const u = new URL(location.href);
-  u.searchParams.set('room', [name, ...[...state.rooms.keys()].filter((r) => r !== name)].join(','));
+  if (view.kind === 'room') {
+    view.unread = 0;
+    u.searchParams.set('room', [view.name, ...[...state.rooms.keys()].filter((r) => r !== view.name)].join(','));
+    u.searchParams.delete('dm');
+  } else {
+    u.searchParams.set('dm', view.peer);
+    dms.markRead(view);
+  }
   history.replaceState(null, '', u);
-  renderRooms();
+  renderSidebar();
   renderMessages();
   $('text').focus();
+}
+
+function openDM(peer) {
+  const c = dms && dms.open(peer);
+  if (c) show(c);
+  return c;
+}
+
+/* ---------------- the sidebar ---------------- */
+
+function renderSidebar() {
+  renderRooms();
+  renderDMs();
+  renderPeople();
+}
+
+// sideButton is one entry of a sidebar list: a label, an unread badge.
+function sideButton(label, unread, active, onclick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'room' + (active ? ' active' : '');
+  const n = document.createElement('span');
+  n.className = 'label';
+  n.textContent = label;
+  b.append(n);
+  if (unread > 0) {
+    const badge = document.createElement('span');
+    badge.className = 'badge';
+    badge.textContent = unread > 99 ? '99+' : String(unread);
+    b.append(badge);
+  }
+  b.onclick = onclick;
+  const li = document.createElement('li');
+  li.append(b);
+  return { li, b };
 }
 
 function renderRooms() {
   const ul = $('rooms');
   ul.replaceChildren();
   for (const room of state.rooms.values()) {
-    const li = document.createElement('li');
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.className = 'room' + (room === state.active ? ' active' : '');
+    const { li, b } = sideButton(`# ${room.name}`, room.unread, room === state.active, () => show(room));
     b.dataset.room = room.name;
-    const n = document.createElement('span');
-    n.textContent = `# ${room.name}`;
-    b.append(n);
-    if (room.unread > 0) {
-      const badge = document.createElement('span');
-      badge.className = 'badge';
-      badge.textContent = room.unread > 99 ? '99+' : String(room.unread);
-      b.append(badge);
-    }
-    b.onclick = () => show(room.name);
-    li.append(b);
     ul.append(li);
   }
 }
 
+function renderDMs() {
+  $('dm-section').hidden = !dms || !dms.served;
+  if (!dms) return;
+  const ul = $('dms');
+  ul.replaceChildren();
+  const online = onlineUsers();
+  for (const c of dms.convs.values()) {
+    const { li, b } = sideButton(`@ ${c.peer}`, c.unread, c === state.active, () => show(c));
+    b.dataset.peer = c.peer;
+    if (online.has(c.peer)) b.classList.add('online-peer');
+    ul.append(li);
+  }
+}
+
+// onlineUsers is everyone present in a joined room (presence).
+function onlineUsers() {
+  const users = new Set();
+  for (const room of state.rooms.values()) for (const u of room.online.values()) users.add(u);
+  users.delete(state.name);
+  return users;
+}
+
+function renderPeople() {
+  $('people-section').hidden = !state.identity;
+  const ul = $('people');
+  ul.replaceChildren();
+  const users = [...onlineUsers()].sort();
+  for (const u of users) {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'person';
+    b.dataset.user = u;
+    b.title = dms && dms.served ? `Message ${u}` : u;
+    b.disabled = !(dms && dms.served);
+    b.append(avatar(u), document.createTextNode(u));
+    b.onclick = () => openDM(u);
+    li.append(b);
+    ul.append(li);
+  }
+  $('people-empty').hidden = users.length > 0;
+}
+
+/* ---------------- the conversation head ---------------- */
+
 function renderHead() {
-  const room = state.active;
-  $('room-title').textContent = room ? `#${room.name}` : 'No room';
-  const pos = room && room.sub.position;
-  $('room-info').textContent = room
-    ? `channel room:${room.name}` + (pos ? ` · seq ${pos.seq}` : '') + (room.ready ? '' : ' · subscribing…')
-    : '';
-  $('text').placeholder = room ? `Message #${room.name}` : 'Join a room first';
-  $('composer').classList.toggle('disabled', !room);
-  $('leave').hidden = !room;
-  $('empty').hidden = !!room;
-  $('messages').hidden = !room;
+  const v = state.active;
+  if (!v) $('room-title').textContent = 'No room';
+  else $('room-title').textContent = v.kind === 'room' ? `#${v.name}` : `@${v.peer}`;
+  if (v && v.kind === 'room') {
+    const pos = v.sub.position;
+    $('room-info').textContent = `channel room:${v.name}` + (pos ? ` · seq ${pos.seq}` : '') + (v.ready ? '' : ' · subscribing…');
+  } else if (v) {
+    $('room-info').textContent = `direct messages · ${onlineUsers().has(v.peer) ? 'online' : 'not in your rooms now'}`;
+  } else {
+    $('room-info').textContent = '';
+  }
+  $('text').placeholder = v ? `Message ${v.kind === 'room' ? '#' + v.name : '@' + v.peer}` : 'Join a room first';
+  $('composer').classList.toggle('disabled', !v);
+  $('leave').hidden = !v || v.kind !== 'room';
+  $('empty').hidden = !!v;
+  $('messages').hidden = !v;
   renderOnline();
   renderTyping();
 }
 
 /* ---------------- presence and typing ---------------- */
 
-// refreshPresence asks who is in the room (over the WebSocket; the HTTP
-// transports cannot ask, and the list then grows from join events).
+// refreshPresence asks who is in the room (on the WebSocket, or with
+// POST /send on the HTTP transports), then follows join and leave events.
 function refreshPresence(room) {
   if (!client || client.state !== 'connected' || !room.ready) return;
   client.presence(`room:${room.name}`).then(
     (p) => {
       room.online = new Map();
       for (const c of p.clients) if (c.user) room.online.set(c.conn || c.user, c.user);
-      if (state.active === room) renderOnline();
+      presenceChanged(room);
     },
     () => {},
   );
 }
 
+function presenceChanged(room) {
+  renderPeople();
+  renderDMs();
+  if (state.active === room) renderOnline();
+  else if (state.active && state.active.kind === 'dm') renderHead();
+}
+
 function renderOnline() {
   const room = state.active;
   const el = $('online');
-  if (!room) {
-    el.textContent = '';
-    return;
-  }
+  el.replaceChildren();
+  if (!room || room.kind !== 'room') return;
   const users = new Set(room.online.values());
   if (state.identity) users.add(state.name);
-  el.replaceChildren();
   for (const u of [...users].sort()) {
     const span = document.createElement('span');
     span.className = 'who';
@@ -293,7 +392,7 @@ function presenceEvent(room, data) {
   const key = typeof ev.conn === 'string' ? ev.conn : ev.user;
   if (data.join) room.online.set(key, ev.user.slice(0, 64));
   else room.online.delete(key);
-  if (state.active === room) renderOnline();
+  presenceChanged(room);
 }
 
 function typingEvent(room, from) {
@@ -314,9 +413,9 @@ function renderTyping() {
 
 $('text').addEventListener('input', () => {
   const room = state.active;
-  if (!room || !client || Date.now() - state.lastTyping < TYPING_EVERY) return;
+  if (!room || room.kind !== 'room' || !client || Date.now() - state.lastTyping < TYPING_EVERY) return;
   state.lastTyping = Date.now();
-  client.typing(`room:${room.name}`).catch(() => {}); // the WebSocket only; best effort
+  client.typing(`room:${room.name}`).catch(() => {}); // best effort
 });
 
 /* ---------------- messages ---------------- */
@@ -349,6 +448,30 @@ function receive(room, msg) {
   renderPending();
 }
 
+// What dm.js needs of the page.
+const dmUI = {
+  get me() {
+    return state.name;
+  },
+  isActive: (c) => state.active === c,
+  visible: () => document.visibilityState === 'visible',
+  changed(c) {
+    renderSidebar();
+    if (!c || state.active === c) {
+      renderHead();
+      renderSeen();
+    }
+  },
+  appended(c, m) {
+    renderSidebar();
+    if (state.active !== c) return;
+    if (c.msgs[c.msgs.length - 1] === m) appendMessage(m);
+    else renderMessages();
+    renderSeen();
+    renderPending();
+  },
+};
+
 let saveTimer = null;
 function saveSoon() {
   if (saveTimer) return;
@@ -357,7 +480,10 @@ function saveSoon() {
     saved.save(state.name, state.rooms);
   }, 300);
 }
-addEventListener('pagehide', () => saved.save(state.name, state.rooms));
+addEventListener('pagehide', () => {
+  saved.save(state.name, state.rooms);
+  if (dms) dms.save();
+});
 
 function addSystem(room, text, kind = '') {
   const m = { kind: 'system', text, sub: kind };
@@ -369,13 +495,14 @@ function renderMessages() {
   renderHead();
   const box = $('messages');
   box.replaceChildren();
-  const room = state.active;
-  if (!room) return;
+  const v = state.active;
+  if (!v) return;
   let prev = null;
-  for (const m of room.msgs) {
+  for (const m of v.msgs) {
     box.append(messageElement(m, prev));
     prev = m;
   }
+  renderSeen();
   renderPending();
   box.scrollTop = box.scrollHeight;
 }
@@ -387,6 +514,24 @@ function appendMessage(m) {
   const stick = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
   box.insertBefore(messageElement(m, prev), $('pending-list'));
   if (stick || m.mine) box.scrollTop = box.scrollHeight;
+}
+
+// renderSeen marks, in a DM, the last message of this user that the
+// other participant has read.
+function renderSeen() {
+  const box = $('messages');
+  for (const el of box.querySelectorAll('.seen')) el.remove();
+  const c = state.active;
+  if (!c || c.kind !== 'dm' || !c.seenUpTo) return;
+  const mine = c.msgs.filter((m) => m.kind === 'msg' && m.mine && m.seq <= c.seenUpTo);
+  const last = mine[mine.length - 1];
+  const el = last && box.querySelector(`.msg[data-seq="${last.seq}"]`);
+  if (!el) return;
+  const seen = document.createElement('div');
+  seen.className = 'seen';
+  seen.dataset.seq = String(last.seq);
+  seen.textContent = `Seen by ${c.peer}`;
+  el.after(seen);
 }
 
 function messageElement(m, prev) {
@@ -445,17 +590,21 @@ function avatar(name) {
 // Sends not answered yet, shown under the conversation: "sending" while
 // connected, "queued" while offline; a send is shown once, as a message,
 // as soon as the server answered (its seq) and the message arrived.
-const outgoing = []; // {room, text, seq: null | number, failed: string | null}
+const outgoing = []; // {view, text, seq: null | number, failed: string | null}
 
 async function send(text) {
-  const room = state.active;
-  if (!room || !text.trim() || !client) return;
-  const o = { room, text, seq: null, failed: null };
+  const view = state.active;
+  if (!view || !text.trim() || !client) return;
+  const o = { view, text, seq: null, failed: null };
   outgoing.push(o);
   renderPending();
-  const data = state.identity ? { text } : { from: state.name, text };
   try {
-    o.seq = await client.publish(`room:${room.name}`, data);
+    if (view.kind === 'dm') {
+      o.seq = await dms.send(view, text);
+    } else {
+      const data = state.identity ? { text } : { from: state.name, text };
+      o.seq = await client.publish(`room:${view.name}`, data);
+    }
   } catch (err) {
     o.failed = err.message;
   }
@@ -465,7 +614,7 @@ async function send(text) {
 function renderPending() {
   for (let i = outgoing.length - 1; i >= 0; i--) {
     const o = outgoing[i];
-    if (o.seq != null && o.room.msgs.some((m) => m.kind === 'msg' && m.seq === o.seq)) outgoing.splice(i, 1);
+    if (o.seq != null && o.view.msgs.some((m) => m.kind === 'msg' && m.seq === o.seq)) outgoing.splice(i, 1);
   }
   const box = $('messages');
   let list = $('pending-list');
@@ -477,7 +626,7 @@ function renderPending() {
   list.replaceChildren();
   const offline = !client || client.state !== 'connected';
   for (const o of outgoing) {
-    if (o.room !== state.active) continue;
+    if (o.view !== state.active) continue;
     const el = document.createElement('div');
     el.className = `pending-msg${o.failed ? ' failed' : ''}`;
     const text = document.createElement('span');
@@ -512,7 +661,25 @@ $('join-form').addEventListener('submit', (ev) => {
   join(name);
 });
 $('join-input').addEventListener('input', (ev) => ev.target.setCustomValidity(''));
-$('leave').addEventListener('click', () => state.active && leave(state.active.name));
+$('dm-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const input = $('dm-input');
+  const name = input.value.trim();
+  if (!NAME_RE.test(name) || name === state.name) {
+    input.setCustomValidity(name === state.name ? 'that is you' : '1 to 24 letters, digits, . - or _');
+    input.reportValidity();
+    return;
+  }
+  input.value = '';
+  openDM(name);
+});
+$('dm-input').addEventListener('input', (ev) => ev.target.setCustomValidity(''));
+$('leave').addEventListener('click', () => state.active && state.active.kind === 'room' && leave(state.active.name));
+// Back to the page: what arrived in the open DM meanwhile is read now.
+document.addEventListener('visibilitychange', () => {
+  const v = state.active;
+  if (document.visibilityState === 'visible' && v && v.kind === 'dm' && v.unread > 0) dms.markRead(v);
+});
 
 /* ---------------- transport picker ---------------- */
 
@@ -530,8 +697,9 @@ picker.addEventListener('change', () => {
 
 /* ---------------- start ---------------- */
 
-// For the browser tests and the curious: window.demo.client is the Comet client.
-window.demo = { client: null, state, events, join, leave, send, outgoing };
+// For the browser tests and the curious: window.demo.client is the Comet
+// client, window.demo.dms the direct messages.
+window.demo = { client: null, dms: null, state, events, join, leave, send, outgoing, openDM };
 const initialName = params.get('name') || sessionStorage.getItem('comet-demo-name');
 if (initialName && NAME_RE.test(initialName)) signIn(initialName);
 else askName();

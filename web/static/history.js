@@ -1,7 +1,9 @@
-// The demo's memory of each room across reloads: the last messages shown,
+// The demo's memory across reloads: for each room the last messages shown,
 // kept in sessionStorage next to the client's persisted positions, so a
 // reload shows the conversation at once and the client resumes right
-// after the last message kept.
+// after the last message kept; and the DM conversations, kept in
+// localStorage (the inbox acknowledges per device, and a device is a
+// browser: every tab of it shows them).
 
 const KEY = 'comet-demo-rooms';
 const MAX = 200;
@@ -45,4 +47,39 @@ export function save(user, rooms) {
 
 function valid(m) {
   return m && m.kind === 'msg' && Number.isSafeInteger(m.seq) && typeof m.from === 'string' && typeof m.text === 'string';
+}
+
+const DM_KEY = 'comet-demo-dms';
+
+/**
+ * loadDMs returns the saved DM conversations of user (from localStorage:
+ * every tab of the browser is the same device): [{key, msgs, seenUpTo}].
+ * @param {string} user
+ */
+export function loadDMs(user) {
+  try {
+    const all = JSON.parse(localStorage.getItem(DM_KEY) || '{}');
+    const mine = all && typeof all === 'object' ? all[user] : null;
+    if (!Array.isArray(mine)) return [];
+    return mine
+      .filter((c) => c && typeof c.key === 'string' && Array.isArray(c.msgs))
+      .map((c) => ({ key: c.key, msgs: c.msgs.filter(valid).slice(-MAX), seenUpTo: Number.isSafeInteger(c.seenUpTo) ? c.seenUpTo : 0 }));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * saveDMs keeps user's DM conversations.
+ * @param {string} user
+ * @param {Iterable<{key: string, msgs: any[], seenUpTo: number}>} convs
+ */
+export function saveDMs(user, convs) {
+  try {
+    const all = JSON.parse(localStorage.getItem(DM_KEY) || '{}') || {};
+    all[user] = [...convs].map((c) => ({ key: c.key, msgs: c.msgs.filter((m) => m.kind === 'msg').slice(-MAX), seenUpTo: c.seenUpTo }));
+    localStorage.setItem(DM_KEY, JSON.stringify(all));
+  } catch {
+    // storage full or off: the node still replays what was not handled
+  }
 }

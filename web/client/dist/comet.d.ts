@@ -907,14 +907,13 @@ export function dmConversation(a: string, b: string): string;
  */
 export function dmPeer(conv: unknown, me: string): string | null;
 /**
- * TabAcks is the hub's view of how far one tab got with the personal
- * channel: the watermark the tab reported, the last seq it had seen when
- * it did, and what the hub sent it since, which the tab cannot have
- * finished (a report may cross a message on the way).
+ * TabAcks is the hub's view of what one tab holds of the personal
+ * channel: the watermark the tab reported while its handlers held
+ * deliveries (null: none held), the last seq it had seen when it did,
+ * and what the hub sent it since, which the tab cannot have finished (a
+ * report may cross a message on the way).
  */
 declare class TabAcks {
-    /** @param {number | null} start the position the tab was started at */
-    constructor(start: number | null);
     /** @type {number | null} */
     done: number | null;
     /** @type {number[]} seqs sent after the tab's last report, in order */
@@ -922,7 +921,8 @@ declare class TabAcks {
     /** @param {number} seq a delivery sent to the tab */
     sent(seq: number): void;
     /**
-     * report applies the tab's {seq: watermark, upto: last seq it saw}.
+     * report applies the tab's {seq: watermark (null: nothing held), upto:
+     * last seq it saw}.
      * @param {number | null} done
      * @param {number | null} upto
      */

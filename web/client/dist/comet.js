@@ -382,16 +382,16 @@ class AckTracker {
 }
 
 /**
- * TabAcks is the hub's view of how far one tab got with the personal
- * channel: the watermark the tab reported, the last seq it had seen when
- * it did, and what the hub sent it since, which the tab cannot have
- * finished (a report may cross a message on the way).
+ * TabAcks is the hub's view of what one tab holds of the personal
+ * channel: the watermark the tab reported while its handlers held
+ * deliveries (null: none held), the last seq it had seen when it did,
+ * and what the hub sent it since, which the tab cannot have finished (a
+ * report may cross a message on the way).
  */
 class TabAcks {
-  /** @param {number | null} start the position the tab was started at */
-  constructor(start) {
+  constructor() {
     /** @type {number | null} */
-    this.done = start;
+    this.done = null;
     /** @type {number[]} seqs sent after the tab's last report, in order */
     this.unseen = [];
   }
@@ -402,7 +402,8 @@ class TabAcks {
   }
 
   /**
-   * report applies the tab's {seq: watermark, upto: last seq it saw}.
+   * report applies the tab's {seq: watermark (null: nothing held), upto:
+   * last seq it saw}.
    * @param {number | null} done
    * @param {number | null} upto
    */
@@ -2003,16 +2004,17 @@ class LinkBase extends Emitter {
     /** @type {string | null} the user's personal channel, once known */
     this.personal = null;
     /**
-     * The inbox: whether a tab handles the personal channel (on), the seq
-     * its handlers finished (done: the position named for it and
-     * acknowledged), the highest acknowledged so far (sent), whether the
-     * node serves acks ('unknown' until the first answer), an HTTP ack in
-     * flight, and who waits for the handlers (a long-poll).
+     * The inbox: whether a tab handles the personal channel (on); while a
+     * tab's handlers hold deliveries of it, the last seq before them
+     * (held; null when none is held: everything delivered is finished);
+     * the highest seq acknowledged on this connection (sent); whether the
+     * node serves acks ('unknown' until the first answer); an HTTP ack in
+     * flight; who waits for the handlers (a long-poll).
      */
     this.inbox = {
       on: false,
       /** @type {number | null} */
-      done: null,
+      held: null,
       sent: 0,
       /** @type {'unknown' | 'yes' | 'no'} */
       served: /** @type {'unknown' | 'yes' | 'no'} */ ('unknown'),
@@ -2124,15 +2126,22 @@ class LinkBase extends Emitter {
 
   /**
    * positionOf is where a channel is named from in a request: its last
-   * delivery, except for the personal channel of an inbox that a tab
-   * handles, named at what the handlers finished (a position named is an
-   * acknowledgement there, and what is not finished must come again).
+   * delivery, except for the personal channel of an inbox while the
+   * handlers hold deliveries of it: then before them (a position named is
+   * an acknowledgement there, and what is not finished must come again).
    * @param {Channel} c
    * @returns {{epoch: string | null, seq: number | null}}
    */
   positionOf(c) {
-    if (c.name === this.personal && this.inbox.on) return { epoch: c.epoch, seq: this.inbox.done };
+    const held = this.inbox.held;
+    if (c.name === this.personal && this.inbox.on && held != null && c.seq != null && held < c.seq) return { epoch: c.epoch, seq: held };
     return c;
+  }
+
+  /** ackPosition is the personal channel's seq that may be acknowledged, or null. */
+  ackPosition() {
+    const c = this.personal ? this.channels.get(this.personal) : undefined;
+    return c ? this.positionOf(c).seq : null;
   }
 
   /** channelList lists the channels read. */
@@ -2370,17 +2379,18 @@ class Sender extends LinkBase {
   }
 
   /**
-   * setInbox says whether a tab handles the personal channel and up to
-   * which seq its handlers finished (the hub combines its tabs): that
-   * position is acknowledged, and a long-poll waiting for it goes on.
+   * setInbox says whether a tab handles the personal channel and, while
+   * handlers hold deliveries of it, the last seq before them (null: none
+   * held; the hub combines its tabs). What is finished is acknowledged,
+   * and a long-poll waiting for it goes on.
    * @param {boolean} on
-   * @param {number | null} done
+   * @param {number | null} held
    */
-  setInbox(on, done) {
+  setInbox(on, held) {
     const a = this.inbox;
     const was = a.on;
     a.on = on;
-    a.done = on ? done : null;
+    a.held = on ? held : null;
     if (on && !was && this.current && !this.current.dead && this.current.name !== 'websocket' && this.channels.size === 0) {
       this.current.channelsChanged([], []); // an HTTP transport with nothing to read now reads the inbox
     }
@@ -2395,8 +2405,8 @@ class Sender extends LinkBase {
   ackBehind() {
     const a = this.inbox;
     const c = this.personal ? this.channels.get(this.personal) : undefined;
-    if (!a.on || !c || c.seq == null) return false;
-    return a.done == null || a.done < c.seq;
+    if (!a.on || !c || c.seq == null || a.held == null) return false;
+    return a.held < c.seq;
   }
 
   /**
@@ -2426,14 +2436,15 @@ class Sender extends LinkBase {
   ackSoon() {
     if (this.timers.ack) return;
     const a = this.inbox;
-    if (!a.on || a.done == null || a.done <= a.sent || a.served === 'no') return;
+    const seq = this.ackPosition();
+    if (!a.on || seq == null || seq <= a.sent || a.served === 'no') return;
     this.timers.ack = setTimeout(() => {
       this.timers.ack = null;
       this.sendAck();
     }, 0);
   }
 
-  // sendAck acknowledges the personal channel up to inbox.done: over the
+  // sendAck acknowledges the personal channel up to ackPosition: over the
   // WebSocket as an ack op (the first one of a connection with an id, to
   // learn whether the node keeps an inbox; the others without, which the
   // server coalesces), on SSE and the iframe with POST /send, one at a
@@ -2441,7 +2452,7 @@ class Sender extends LinkBase {
   sendAck() {
     const a = this.inbox;
     const t = this.current;
-    const seq = a.done;
+    const seq = this.ackPosition();
     if (!t || !t.up || !this.personal || !a.on || seq == null || seq <= a.sent || a.served === 'no' || a.posting) return;
     if (t.name === 'poll') return;
     const msg = { op: 'ack', ch: this.personal, seq };
@@ -2929,7 +2940,7 @@ class Connection extends Receiver {
       c.subId = null;
     }
     const p = this.personal ? this.channels.get(this.personal) : undefined;
-    if (p && this.inbox.on) p.seq = this.inbox.done;
+    if (p && this.inbox.on) p.seq = this.positionOf(p).seq;
     this.inbox.posting = false;
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
@@ -3432,8 +3443,9 @@ class Hub {
   }
 
   /**
-   * updateInbox tells the connection whether a tab handles the inbox and
-   * where every such tab's handlers have got to: that is acknowledged.
+   * updateInbox tells the connection whether a tab handles the inbox and,
+   * while tabs hold deliveries of it, the last seq before the oldest one
+   * held: what may be acknowledged.
    */
   updateInbox() {
     const conn = this.conn;
@@ -3457,8 +3469,11 @@ class Hub {
    * @param {Message} m
    */
   send(tab, ts, m) {
-    if (ts.acks && m.seq > 0) ts.acks.sent(m.seq);
     tab.post({ t: 'msg', m });
+    if (ts.acks && m.seq > 0) {
+      ts.acks.sent(m.seq);
+      this.updateInbox(); // held from now: a request named before the tab reports must not acknowledge it
+    }
   }
 
   /**
@@ -3501,7 +3516,7 @@ class Hub {
     const personal = ch === /** @type {Connection} */ (this.conn).personal;
     if (!ts.pos || !before(ts.pos, here)) {
       ts.attached = true;
-      if (personal) ts.acks = new TabAcks(here.seq);
+      if (personal) ts.acks = new TabAcks();
       tab.post({ t: 'start', ch, epoch: here.epoch, seq: here.seq, recovered, gap });
       if (personal) this.updateInbox();
       return;
@@ -3509,7 +3524,7 @@ class Hub {
     ts.held = [];
     this.backfill(tab, ch, /** @type {{epoch: string | null, seq: number}} */ (ts.pos), here).then((r) => {
       if (tab.gone || tab.channels.get(ch) !== ts) return;
-      if (personal) ts.acks = new TabAcks(r.seq);
+      if (personal) ts.acks = new TabAcks();
       tab.post({ t: 'start', ch, epoch: r.epoch, seq: r.seq, recovered: !r.gap, gap: r.gap });
       for (const m of r.msgs) this.send(tab, ts, m);
       const held = ts.held || [];
@@ -4795,7 +4810,7 @@ class Comet extends Emitter {
     queueMicrotask(() => {
       this._ackQueued = false;
       if (this._channels.get(c.name) !== c || !c.acks) return;
-      const r = { seq: c.acks.watermark(c.pos.seq), upto: c.pos.seq };
+      const r = { seq: c.acks.busy ? c.acks.watermark(c.pos.seq) : null, upto: c.pos.seq };
       if (c.reported && c.reported.seq === r.seq && c.reported.upto === r.upto) return;
       c.reported = r;
       this._post({ t: 'ack', seq: r.seq, upto: r.upto });

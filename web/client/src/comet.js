@@ -863,7 +863,7 @@ export class Comet extends Emitter {
     queueMicrotask(() => {
       this._ackQueued = false;
       if (this._channels.get(c.name) !== c || !c.acks) return;
-      const r = { seq: c.acks.watermark(c.pos.seq), upto: c.pos.seq };
+      const r = { seq: c.acks.busy ? c.acks.watermark(c.pos.seq) : null, upto: c.pos.seq };
       if (c.reported && c.reported.seq === r.seq && c.reported.upto === r.upto) return;
       c.reported = r;
       this._post({ t: 'ack', seq: r.seq, upto: r.upto });

@@ -106,7 +106,7 @@ export class Connection extends Receiver {
       c.subId = null;
     }
     const p = this.personal ? this.channels.get(this.personal) : undefined;
-    if (p && this.inbox.on) p.seq = this.inbox.done;
+    if (p && this.inbox.on) p.seq = this.positionOf(p).seq;
     this.inbox.posting = false;
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);

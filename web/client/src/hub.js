@@ -280,8 +280,9 @@ export class Hub {
   }
 
   /**
-   * updateInbox tells the connection whether a tab handles the inbox and
-   * where every such tab's handlers have got to: that is acknowledged.
+   * updateInbox tells the connection whether a tab handles the inbox and,
+   * while tabs hold deliveries of it, the last seq before the oldest one
+   * held: what may be acknowledged.
    */
   updateInbox() {
     const conn = this.conn;
@@ -305,8 +306,11 @@ export class Hub {
    * @param {Message} m
    */
   send(tab, ts, m) {
-    if (ts.acks && m.seq > 0) ts.acks.sent(m.seq);
     tab.post({ t: 'msg', m });
+    if (ts.acks && m.seq > 0) {
+      ts.acks.sent(m.seq);
+      this.updateInbox(); // held from now: a request named before the tab reports must not acknowledge it
+    }
   }
 
   /**
@@ -349,7 +353,7 @@ export class Hub {
     const personal = ch === /** @type {Connection} */ (this.conn).personal;
     if (!ts.pos || !before(ts.pos, here)) {
       ts.attached = true;
-      if (personal) ts.acks = new TabAcks(here.seq);
+      if (personal) ts.acks = new TabAcks();
       tab.post({ t: 'start', ch, epoch: here.epoch, seq: here.seq, recovered, gap });
       if (personal) this.updateInbox();
       return;
@@ -357,7 +361,7 @@ export class Hub {
     ts.held = [];
     this.backfill(tab, ch, /** @type {{epoch: string | null, seq: number}} */ (ts.pos), here).then((r) => {
       if (tab.gone || tab.channels.get(ch) !== ts) return;
-      if (personal) ts.acks = new TabAcks(r.seq);
+      if (personal) ts.acks = new TabAcks();
       tab.post({ t: 'start', ch, epoch: r.epoch, seq: r.seq, recovered: !r.gap, gap: r.gap });
       for (const m of r.msgs) this.send(tab, ts, m);
       const held = ts.held || [];

@@ -92,16 +92,17 @@ export class LinkBase extends Emitter {
     /** @type {string | null} the user's personal channel, once known */
     this.personal = null;
     /**
-     * The inbox: whether a tab handles the personal channel (on), the seq
-     * its handlers finished (done: the position named for it and
-     * acknowledged), the highest acknowledged so far (sent), whether the
-     * node serves acks ('unknown' until the first answer), an HTTP ack in
-     * flight, and who waits for the handlers (a long-poll).
+     * The inbox: whether a tab handles the personal channel (on); while a
+     * tab's handlers hold deliveries of it, the last seq before them
+     * (held; null when none is held: everything delivered is finished);
+     * the highest seq acknowledged on this connection (sent); whether the
+     * node serves acks ('unknown' until the first answer); an HTTP ack in
+     * flight; who waits for the handlers (a long-poll).
      */
     this.inbox = {
       on: false,
       /** @type {number | null} */
-      done: null,
+      held: null,
       sent: 0,
       /** @type {'unknown' | 'yes' | 'no'} */
       served: /** @type {'unknown' | 'yes' | 'no'} */ ('unknown'),
@@ -213,15 +214,22 @@ export class LinkBase extends Emitter {
 
   /**
    * positionOf is where a channel is named from in a request: its last
-   * delivery, except for the personal channel of an inbox that a tab
-   * handles, named at what the handlers finished (a position named is an
-   * acknowledgement there, and what is not finished must come again).
+   * delivery, except for the personal channel of an inbox while the
+   * handlers hold deliveries of it: then before them (a position named is
+   * an acknowledgement there, and what is not finished must come again).
    * @param {Channel} c
    * @returns {{epoch: string | null, seq: number | null}}
    */
   positionOf(c) {
-    if (c.name === this.personal && this.inbox.on) return { epoch: c.epoch, seq: this.inbox.done };
+    const held = this.inbox.held;
+    if (c.name === this.personal && this.inbox.on && held != null && c.seq != null && held < c.seq) return { epoch: c.epoch, seq: held };
     return c;
+  }
+
+  /** ackPosition is the personal channel's seq that may be acknowledged, or null. */
+  ackPosition() {
+    const c = this.personal ? this.channels.get(this.personal) : undefined;
+    return c ? this.positionOf(c).seq : null;
   }
 
   /** channelList lists the channels read. */

@@ -192,17 +192,18 @@ export class Sender extends LinkBase {
   }
 
   /**
-   * setInbox says whether a tab handles the personal channel and up to
-   * which seq its handlers finished (the hub combines its tabs): that
-   * position is acknowledged, and a long-poll waiting for it goes on.
+   * setInbox says whether a tab handles the personal channel and, while
+   * handlers hold deliveries of it, the last seq before them (null: none
+   * held; the hub combines its tabs). What is finished is acknowledged,
+   * and a long-poll waiting for it goes on.
    * @param {boolean} on
-   * @param {number | null} done
+   * @param {number | null} held
    */
-  setInbox(on, done) {
+  setInbox(on, held) {
     const a = this.inbox;
     const was = a.on;
     a.on = on;
-    a.done = on ? done : null;
+    a.held = on ? held : null;
     if (on && !was && this.current && !this.current.dead && this.current.name !== 'websocket' && this.channels.size === 0) {
       this.current.channelsChanged([], []); // an HTTP transport with nothing to read now reads the inbox
     }
@@ -217,8 +218,8 @@ export class Sender extends LinkBase {
   ackBehind() {
     const a = this.inbox;
     const c = this.personal ? this.channels.get(this.personal) : undefined;
-    if (!a.on || !c || c.seq == null) return false;
-    return a.done == null || a.done < c.seq;
+    if (!a.on || !c || c.seq == null || a.held == null) return false;
+    return a.held < c.seq;
   }
 
   /**
@@ -248,14 +249,15 @@ export class Sender extends LinkBase {
   ackSoon() {
     if (this.timers.ack) return;
     const a = this.inbox;
-    if (!a.on || a.done == null || a.done <= a.sent || a.served === 'no') return;
+    const seq = this.ackPosition();
+    if (!a.on || seq == null || seq <= a.sent || a.served === 'no') return;
     this.timers.ack = setTimeout(() => {
       this.timers.ack = null;
       this.sendAck();
     }, 0);
   }
 
-  // sendAck acknowledges the personal channel up to inbox.done: over the
+  // sendAck acknowledges the personal channel up to ackPosition: over the
   // WebSocket as an ack op (the first one of a connection with an id, to
   // learn whether the node keeps an inbox; the others without, which the
   // server coalesces), on SSE and the iframe with POST /send, one at a
@@ -263,7 +265,7 @@ export class Sender extends LinkBase {
   sendAck() {
     const a = this.inbox;
     const t = this.current;
-    const seq = a.done;
+    const seq = this.ackPosition();
     if (!t || !t.up || !this.personal || !a.on || seq == null || seq <= a.sent || a.served === 'no' || a.posting) return;
     if (t.name === 'poll') return;
     const msg = { op: 'ack', ch: this.personal, seq };
