@@ -415,8 +415,11 @@ export class Comet extends Emitter {
     get channels(): string[];
     /** Who the connection is (WebSocket on a node with identity): {user, client, personal, conn, exp}, or null. */
     get identity(): Record<string, any> | null;
-    /** The user's personal channel (user:NAME), once known (any transport), or null. */
-    get personal(): any;
+    /**
+     * The user's personal channel (user:NAME), once known (any transport), or null.
+     * @returns {string | null}
+     */
+    get personal(): string | null;
     /** This browser's device id for the inbox (sent as device=), or null. */
     get device(): string | null;
     /** How this tab reaches its connection: 'local', 'worker' or 'leader'; null before connect(). */

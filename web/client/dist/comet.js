@@ -2225,15 +2225,15 @@ class Sender extends LinkBase {
   /**
    * request sends one message that is not queued (presence, typing, ping,
    * read, unread) and resolves with the reply: over the WebSocket, else
-   * with POST /send. It needs a live connection.
+   * with POST /send.
    * @param {Record<string, any>} msg
    * @returns {Promise<any>}
    */
   request(msg) {
     const t = this.current;
     if (t && t.name === 'websocket' && t.up) return this.wsRequest(t, msg, undefined);
-    if (!t || !t.up) return Promise.reject(new CometError(0, 'not connected', 'lost'));
     if (SEND_OPS.has(msg.op)) return this.post(msg);
+    if (!t || !t.up) return Promise.reject(new CometError(0, 'not connected', 'lost'));
     return Promise.reject(new CometError(501, `${msg.op} needs the WebSocket transport (now ${t.name})`, 'unsupported'));
   }
 
@@ -2472,17 +2472,20 @@ class Sender extends LinkBase {
       () => {
         a.served = 'yes';
         a.sent = Math.max(a.sent, seq);
+        a.posting = false;
+        if (gen === this.gen) this.ackSoon();
       },
       (err) => {
-        // A node without an inbox answers 501: stop. Other failures wait
-        // for the next connection, whose request names the position.
-        if (err.kind === 'server' && err.code === 501) a.served = 'no';
-        else if (err.kind === 'server') this.report('server', `ack refused: ${err.code} ${err.message}`, { code: err.code });
+        // A refusal stops acks on this connection (a node without an inbox
+        // answers 501; an anonymous client 403); a lost answer waits for
+        // the next change. The next connection's request names the
+        // position either way.
+        a.posting = false;
+        if (err.kind !== 'server') return;
+        a.served = 'no';
+        if (err.code !== 501) this.report('server', `ack refused: ${err.code} ${err.message}`, { code: err.code });
       },
-    ).finally(() => {
-      a.posting = false;
-      if (gen === this.gen) this.ackSoon();
-    });
+    );
   }
 
   /**
@@ -4047,7 +4050,10 @@ class Comet extends Emitter {
     return this._identity;
   }
 
-  /** The user's personal channel (user:NAME), once known (any transport), or null. */
+  /**
+   * The user's personal channel (user:NAME), once known (any transport), or null.
+   * @returns {string | null}
+   */
   get personal() {
     return this._personal || (this._identity && this._identity.personal) || null;
   }

@@ -100,7 +100,10 @@ export class Comet extends Emitter {
     return this._identity;
   }
 
-  /** The user's personal channel (user:NAME), once known (any transport), or null. */
+  /**
+   * The user's personal channel (user:NAME), once known (any transport), or null.
+   * @returns {string | null}
+   */
   get personal() {
     return this._personal || (this._identity && this._identity.personal) || null;
   }
