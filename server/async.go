@@ -281,15 +281,10 @@ func (srv *Server) awaitInterest(ctx context.Context, it *interest, created bool
 			srv.interest.fail(it, err)
 			return err
 		}
-		close(it.ready)
+		srv.interest.settle(it, nil)
 		return nil
 	}
-	select {
-	case <-it.ready:
-		return it.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return srv.interest.await(ctx, it)
 }
 
 // readRecovery reads channel c after the client's position and applies

@@ -35,11 +35,16 @@ type interest struct {
 	mask uint64
 	// idleSince (Unix ms) is when mask last became 0; 0 while in use.
 	idleSince int64
-	// ready is closed once the engine subscription is active (or failed,
-	// with err set). Joins wait for it before they read history, so no
-	// publication falls between the history they read and live delivery.
-	ready chan struct{}
-	err   error
+	// wait, made only when a join must wait while the engine subscription
+	// is being made, is closed once it is active (or failed, with err
+	// set); settled says it is. Joins wait for it before they read
+	// history, so no publication falls between the history they read and
+	// live delivery. Most channels (a personal channel: one join) never
+	// need the channel, which would cost ~100 bytes each. Guarded by the
+	// shard mutex, as err is until settled.
+	wait    chan struct{}
+	err     error
+	settled bool
 	// dead is set when the entry left the map (unsubscribed or failed); a
 	// loop holding it keeps using it only to clear its bit.
 	dead bool
@@ -61,14 +66,14 @@ func (in *interests) shard(name string) *struct {
 
 // add sets loop bit for channel name and returns its interest, and
 // whether the caller created it and must therefore subscribe at the
-// engine (then close ready). Any goroutine.
+// engine (then call settle). Any goroutine.
 func (in *interests) add(name string, bit uint64) (it *interest, created bool) {
 	sh := in.shard(name)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	it = sh.m[name]
 	if it == nil {
-		it = &interest{name: name, ready: make(chan struct{})}
+		it = &interest{name: name}
 		sh.m[name] = it
 		created = true
 	}
@@ -96,9 +101,50 @@ func (in *interests) fail(it *interest, err error) {
 	if sh.m[it.name] == it {
 		delete(sh.m, it.name)
 	}
-	it.dead, it.err = true, err
+	it.dead = true
+	in.settleLocked(it, err)
 	sh.mu.Unlock()
-	close(it.ready)
+}
+
+// settle records that it's engine subscription is active (err nil) or
+// failed, and wakes the joins waiting for it.
+func (in *interests) settle(it *interest, err error) {
+	sh := in.shard(it.name)
+	sh.mu.Lock()
+	in.settleLocked(it, err)
+	sh.mu.Unlock()
+}
+
+func (in *interests) settleLocked(it *interest, err error) {
+	it.err, it.settled = err, true
+	if it.wait != nil {
+		close(it.wait)
+	}
+}
+
+// await waits until it is settled and returns its error, or ctx's.
+func (in *interests) await(ctx context.Context, it *interest) error {
+	sh := in.shard(it.name)
+	sh.mu.Lock()
+	if it.settled {
+		err := it.err
+		sh.mu.Unlock()
+		return err
+	}
+	if it.wait == nil {
+		it.wait = make(chan struct{})
+	}
+	wait := it.wait
+	sh.mu.Unlock()
+	select {
+	case <-wait:
+		sh.mu.Lock()
+		err := it.err
+		sh.mu.Unlock()
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // mask returns the loops with local subscribers of channel name.
@@ -125,9 +171,7 @@ func (in *interests) sweep(ctx context.Context, b broker.Broker, cutoff int64, s
 			if it.mask != 0 || it.idleSince == 0 || it.idleSince > cutoff {
 				continue
 			}
-			select {
-			case <-it.ready:
-			default:
+			if !it.settled {
 				continue // still subscribing
 			}
 			delete(sh.m, name)
