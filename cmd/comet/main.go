@@ -44,6 +44,10 @@ func run(args []string) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	// SIGINT and SIGTERM too: one that comes while the node starts (it
+	// may be serving already) drains it instead of killing it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	o, err := loadOptions(args, os.LookupEnv)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -89,13 +93,12 @@ func run(args []string) error {
 	}
 	defer adm.stop()
 	rl := newReloader(args, os.LookupEnv, o, srv, adm, id, level, log, reg)
-	return serve(srv, rl, hup, log)
+	return serve(ctx, stop, srv, rl, hup, log)
 }
 
-// serve handles signals until the node stops.
-func serve(srv *server.Server, rl *reloader, hup <-chan os.Signal, log *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// serve handles signals until the node stops: ctx ends at SIGINT or
+// SIGTERM, and stop gives the next one its default action back.
+func serve(ctx context.Context, stop context.CancelFunc, srv *server.Server, rl *reloader, hup <-chan os.Signal, log *slog.Logger) error {
 	for {
 		select {
 		case <-hup:

@@ -203,7 +203,8 @@ run('client', async (state) => {
       c.subscribe('room:mock', (msg) => window.trace.got.push(msg.data));
       c.connect();
       const t0 = Date.now();
-      while (window.trace.got.length < 2 && Date.now() - t0 < 5000) await new Promise((res) => setTimeout(res, 20));
+      // Until both arrived: a loaded machine may take seconds.
+      while (window.trace.got.length < 2 && Date.now() - t0 < 30000) await new Promise((res) => setTimeout(res, 20));
       await new Promise((res) => setTimeout(res, 100));
       const pub = await c.publish('room:mock', 'x').then(
         () => 'resolved',

