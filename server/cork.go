@@ -35,9 +35,11 @@ const maxCorkParts = 512
 // before the next subscriber gets its share. Without it, a drain of a
 // thousand messages would reach the last of a thousand subscribers only
 // after the first 999 had all of them (seconds on a busy machine, and a
-// client's read timeout); the kernel's saving is nearly all there by a
-// few dozen messages per call.
-const corkRun = 64
+// client's read timeout). A turn is what every other subscriber waits
+// between two of its writes, so it is kept short; one writev of 16
+// messages already pays the kernel's per-call cost once instead of 16
+// times.
+const corkRun = 16
 
 // emit hands shared bytes to s's socket, or queues them while s is corked.
 func (s *session) emit(b []byte) {

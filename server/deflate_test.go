@@ -294,7 +294,10 @@ func TestDeflatePublish(t *testing.T) {
 // (a few KiB on the wire, megabytes inflated) is cut with 1009, and the
 // node goes on serving others, compressed and plain.
 func TestDeflateBomb(t *testing.T) {
-	srv := startServer(t, Config{Compression: CompressionOn, MaxMessageBytes: 64 << 10})
+	// No pings: compressing 16 MiB in the test (under -race, on a loaded
+	// machine) can take longer than a pong timeout, and the test's client
+	// answers none.
+	srv := startServer(t, Config{Compression: CompressionOn, MaxMessageBytes: 64 << 10, PingInterval: 10 * time.Minute})
 	bystander := dialDeflate(t, srv.Addr(), "/ws", browserOffer)
 	bystander.subscribe("room:b")
 	bomb := dialDeflate(t, srv.Addr(), "/ws", browserOffer)
