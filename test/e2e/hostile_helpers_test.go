@@ -266,10 +266,13 @@ func adminAddr(t *testing.T) string {
 func liveHeap(t *testing.T, admin string) int64 {
 	t.Helper()
 	client := &http.Client{Timeout: time.Minute}
-	resp, err := client.Get("http://" + admin + "/debug/pprof/heap?gc=1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The admin listener starts after the public port the test waited for.
+	var resp *http.Response
+	var err error
+	waitFor(t, "the admin listener", startTimeout, func() bool {
+		resp, err = client.Get("http://" + admin + "/debug/pprof/heap?gc=1")
+		return err == nil
+	})
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	resp, err = client.Get("http://" + admin + "/metrics")
