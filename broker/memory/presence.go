@@ -15,7 +15,11 @@ import (
 type Presence struct {
 	now func() time.Time
 	mu  sync.Mutex
-	chs map[string]map[string]presenceEntry
+	// Entries by pointer: a map keeps at least a group of eight slots,
+	// and most channels with presence (personal channels) hold one
+	// connection: eight 24-byte slots instead of eight 96-byte ones, about
+	// 700 bytes less per connection.
+	chs map[string]map[string]*presenceEntry
 }
 
 type presenceEntry struct {
@@ -32,7 +36,7 @@ func NewPresence(now func() time.Time) *Presence {
 	if now == nil {
 		now = time.Now
 	}
-	return &Presence{now: now, chs: make(map[string]map[string]presenceEntry)}
+	return &Presence{now: now, chs: make(map[string]map[string]*presenceEntry)}
 }
 
 // AddPresence adds or refreshes info.Conn's entry in channel for ttl.
@@ -42,12 +46,17 @@ func (p *Presence) AddPresence(_ context.Context, channel string, info broker.Pr
 	defer p.mu.Unlock()
 	m := p.chs[channel]
 	if m == nil {
-		m = make(map[string]presenceEntry)
+		m = make(map[string]*presenceEntry)
 		p.chs[string([]byte(channel))] = m
 	}
-	old, had := m[info.Conn]
-	m[info.Conn] = presenceEntry{info: info, expires: now + ttl.Milliseconds()}
-	return !had || old.expires < now, nil
+	expires := now + ttl.Milliseconds()
+	if e := m[info.Conn]; e != nil {
+		fresh := e.expires < now
+		e.info, e.expires = info, expires
+		return fresh, nil
+	}
+	m[info.Conn] = &presenceEntry{info: info, expires: expires}
+	return true, nil
 }
 
 // RemovePresence removes connection conn's entry from channel.
@@ -55,7 +64,7 @@ func (p *Presence) RemovePresence(_ context.Context, channel, conn string) (bool
 	now := p.now().UnixMilli()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.removeLocked(channel, conn, func(e presenceEntry) bool { return e.expires >= now }), nil
+	return p.removeLocked(channel, conn, func(e *presenceEntry) bool { return e.expires >= now }), nil
 }
 
 // ExpirePresence removes conn's entry from channel if it has expired.
@@ -67,12 +76,12 @@ func (p *Presence) ExpirePresence(_ context.Context, channel, conn string) (bool
 	if e, ok := m[conn]; !ok || e.expires >= now {
 		return false, nil
 	}
-	return p.removeLocked(channel, conn, func(presenceEntry) bool { return true }), nil
+	return p.removeLocked(channel, conn, func(*presenceEntry) bool { return true }), nil
 }
 
 // removeLocked removes conn's entry and reports whether counted said it
 // was one to count.
-func (p *Presence) removeLocked(channel, conn string, counted func(presenceEntry) bool) bool {
+func (p *Presence) removeLocked(channel, conn string, counted func(*presenceEntry) bool) bool {
 	m := p.chs[channel]
 	e, ok := m[conn]
 	if !ok {
@@ -110,7 +119,7 @@ func (p *Presence) PresenceStats(_ context.Context, channel string) (broker.Pres
 }
 
 // liveLocked drops channel's expired entries and returns the rest.
-func (p *Presence) liveLocked(channel string, now int64) map[string]presenceEntry {
+func (p *Presence) liveLocked(channel string, now int64) map[string]*presenceEntry {
 	m := p.chs[channel]
 	for k, e := range m {
 		if e.expires < now {
