@@ -11,7 +11,9 @@
 // 3. a handler that throws does not acknowledge: the message, and those
 //    after it, come again with the next connection;
 // 4. a handler whose promise never settles does not acknowledge: closing
-//    the page and opening it again delivers the message again.
+//    the page and opening it again delivers the message again;
+// 5. a tab opened while another's handler holds a message gets it too,
+//    and it is acknowledged once the holding tab is gone.
 //
 // Run against a node with -auth demo, -data-dir and an API key
 // (TestBrowserInboxAck).
@@ -67,6 +69,7 @@ const setup = async ({ user, transport }) => {
   });
   window.c = c;
   c.on('error', (e) => window.errors.push(`${e.type}: ${e.message}`));
+  c.on('gap', (e) => window.errors.push(`gap: ${e.channel} ${e.reason} since ${e.since}`));
   c.inbox((m) => {
     const n = m.data.n;
     window.started.push(n);
@@ -168,8 +171,26 @@ async function scenario(state, transport) {
   await acked(d.user, d.device, s9);
   const errors = await d.page.evaluate(() => window.errors);
   assert.deepEqual(errors, [], `${d.user}: client errors`);
+
+  // 5. Two tabs on one connection: the first holds 10 (never finishes);
+  // a second tab opened now gets 10 too, and it is acknowledged once the
+  // first is gone.
+  await d.page.evaluate(() => (window.mode[10] = 'hang'));
+  const s10 = await dm(d.user, 10);
+  await d.started(10);
+  const first = page;
+  page = await d.open();
+  state.pages.push(page);
+  await d.waitGot([10]);
+  const held = (await api('GET', `/api/inbox?user=${d.user}`)).devices.find((x) => x.device === d.device);
+  assert.ok(held.acked < s10, `acknowledged while the first tab holds it: ${JSON.stringify(held)}`);
+  await first.page.close();
+  await acked(d.user, d.device, s10);
+  const s11 = await dm(d.user, 11);
+  await d.waitGot([10, 11]);
+  await acked(d.user, d.device, s11);
   for (const p of d.pages) assert.deepEqual(p.pageErrors, [], `${p.name}: uncaught exceptions`);
-  log(`${transport}: acknowledged after the handlers (device ${d.device}, log seq ${s9})`);
+  log(`${transport}: acknowledged after the handlers (device ${d.device}, log seq ${s11})`);
   await d.ctx.close();
 }
 

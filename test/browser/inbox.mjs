@@ -84,6 +84,7 @@ async function pair(state, [ta, tb]) {
   // A reload: the conversation is there once, nothing unread.
   await step(`${ta}/${tb}: reload both pages`, async () => {
     await Promise.all([alice.page.reload(), bob.page.reload()]);
+    await Promise.all([alice, bob].map((d) => waitFor(d, 'the client after the reload', () => !!(window.demo && window.demo.client))));
     await Promise.all([alice.connected(ta), bob.connected(tb)]);
     for (const [d, peer] of [[alice, bn], [bob, an]]) {
       await waitFor(d, 'the conversation listed', (p) => !!document.querySelector(`#dms button[data-peer="${p}"]`), peer);

@@ -3516,8 +3516,16 @@ class Hub {
     const ts = tab.channels.get(ch);
     if (!c || !ts) return;
     const here = { epoch: c.epoch, seq: c.seq };
-    const personal = ch === /** @type {Connection} */ (this.conn).personal;
-    if (!ts.pos || !before(ts.pos, here)) {
+    const conn = /** @type {Connection} */ (this.conn);
+    const personal = ch === conn.personal;
+    let pos = ts.pos;
+    if (personal && !pos) {
+      // What other tabs' handlers still hold is not acknowledged: a tab
+      // that comes now gets it too (from the log), not only what follows.
+      const held = conn.positionOf(c);
+      if (held.seq != null && here.seq != null && held.seq < here.seq) pos = { epoch: held.epoch, seq: held.seq };
+    }
+    if (!pos || !before(pos, here)) {
       ts.attached = true;
       if (personal) ts.acks = new TabAcks();
       tab.post({ t: 'start', ch, epoch: here.epoch, seq: here.seq, recovered, gap });
@@ -3525,7 +3533,7 @@ class Hub {
       return;
     }
     ts.held = [];
-    this.backfill(tab, ch, /** @type {{epoch: string | null, seq: number}} */ (ts.pos), here).then((r) => {
+    this.backfill(tab, ch, /** @type {{epoch: string | null, seq: number}} */ (pos), here).then((r) => {
       if (tab.gone || tab.channels.get(ch) !== ts) return;
       if (personal) ts.acks = new TabAcks();
       tab.post({ t: 'start', ch, epoch: r.epoch, seq: r.seq, recovered: !r.gap, gap: r.gap });
@@ -4723,6 +4731,11 @@ class Comet extends Emitter {
     const verdict = accept(c.pos, m.seq);
     if (verdict === 'duplicate') {
       this._own.duplicates++;
+      if (c.acks) {
+        // The hub holds it back until this tab says it has seen it.
+        c.reported = null;
+        this._acked(c);
+      }
       return;
     }
     if (verdict === 'new') {

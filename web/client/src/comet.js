@@ -773,6 +773,11 @@ export class Comet extends Emitter {
     const verdict = accept(c.pos, m.seq);
     if (verdict === 'duplicate') {
       this._own.duplicates++;
+      if (c.acks) {
+        // The hub holds it back until this tab says it has seen it.
+        c.reported = null;
+        this._acked(c);
+      }
       return;
     }
     if (verdict === 'new') {
