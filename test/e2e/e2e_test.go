@@ -364,7 +364,7 @@ func TestNodeEcho(t *testing.T) {
 func TestNodeKeepalive(t *testing.T) {
 	t.Parallel()
 	dir := requireNode(t)
-	srv := startServer(t, "-ping-interval", "300ms", "-pong-timeout", "300ms")
+	srv := startServer(t, "-ping-interval", "500ms", "-pong-timeout", "1500ms")
 	runClient(t, dir, []string{"COMET_URL=" + srv.URL}, nil, "node", nodeTest("keepalive.test.mjs")...)
 }
 
