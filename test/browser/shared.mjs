@@ -39,7 +39,8 @@ async function openTabs(state, ctx, user, ch, share) {
         window.c = c;
         window.t = { got: [], errors: [] };
         c.on('error', (e) => window.t.errors.push(`${e.type}: ${e.message}`));
-        window.sub = c.subscribe(ch, (m) => window.t.got.push(m.data));
+        // seq 0: join and leave events (rooms keep presence)
+        window.sub = c.subscribe(ch, (m) => m.seq > 0 && window.t.got.push(m.data));
         c.connect();
         await window.sub.ready;
       },
