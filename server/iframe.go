@@ -62,18 +62,20 @@ func validOrigin(b []byte) bool {
 
 // iframeParams returns an iframe request's callback and postMessage
 // target (empty: call the callback, same origin).
-func (s *session) iframeParams(req *codec.Request) (cb, target []byte, err error) {
+func (s *session) iframeParams(req *codec.Request) (cb, target string, err error) {
+	// Copied out of scratch at once: what reads the request next (the sid
+	// in beginHTTP) reuses it.
 	l := s.loop
-	cb, _, _ = codec.QueryValue(l.scratch[:0], req.RawQuery, "cb")
-	if !validCallback(cb) {
-		return nil, nil, protocol.ErrBadCallback
+	v, _, _ := codec.QueryValue(l.scratch[:0], req.RawQuery, "cb")
+	if !validCallback(v) {
+		return "", "", protocol.ErrBadCallback
 	}
-	cb = append([]byte(nil), cb...) // the next QueryValue reuses scratch
-	target, found, _ := codec.QueryValue(l.scratch[:0], req.RawQuery, "origin")
-	if found && (!validOrigin(target) || !l.srv.originAllowed(target)) {
-		return nil, nil, protocol.ErrBadOrigin
+	cb = string(v)
+	v, found, _ := codec.QueryValue(l.scratch[:0], req.RawQuery, "origin")
+	if found && (!validOrigin(v) || !l.srv.originAllowed(v)) {
+		return "", "", protocol.ErrBadOrigin
 	}
-	return cb, target, nil
+	return cb, string(v), nil
 }
 
 // appendScript appends one event for an HTML-safe json: a call of the

@@ -25,7 +25,7 @@ func (s *session) openStream(env *conn.Env, req *codec.Request, k kind) {
 		lastEventID = req.Header("Last-Event-ID")
 	}
 	positions, err := s.requestPositions(req, lastEventID)
-	var cb, target []byte
+	var cb, target string
 	if err == nil && k == kindIframe {
 		cb, target, err = s.iframeParams(req)
 	}
@@ -34,7 +34,7 @@ func (s *session) openStream(env *conn.Env, req *codec.Request, k kind) {
 		return
 	}
 	st := s.beginHTTP(req, origin)
-	st.callback, st.target = string(cb), string(target)
+	st.callback, st.target = cb, target
 	r := s.newRequest(opJoin)
 	r.limit = s.loop.srv.conf().PollBatch
 	r.planned = true

@@ -560,7 +560,9 @@ func TestPollClientLeavesWhileParked(t *testing.T) {
 func TestIframeCrossOriginHeartbeat(t *testing.T) {
 	srv := startServer(t, Config{Tick: 10 * time.Millisecond, StreamHeartbeat: 50 * time.Millisecond,
 		AllowedOrigins: []string{"https://app.example"}})
-	resp, lr := openStreamHTTP(t, trURL(srv.Addr(), "/iframe", "ch", "i", "cb", "__comet7_1", "origin", "https://app.example"))
+	// With a sid after it: the origin must survive the rest of the query
+	// being read (it once shared a scratch buffer with the sid).
+	resp, lr := openStreamHTTP(t, trURL(srv.Addr(), "/iframe", "ch", "i", "cb", "__comet7_1", "origin", "https://app.example", "sid", "s0123456789abcdef"))
 	defer resp.Body.Close()
 	want := `<script>parent.postMessage({"comet":"__comet7_1","ev":{"op":"hb"}},"https://app.example");</script>`
 	for i := 0; i < 200; i++ {
@@ -576,4 +578,45 @@ func TestIframeCrossOriginHeartbeat(t *testing.T) {
 		}
 	}
 	t.Fatal("no postMessage heartbeat in 200 lines")
+}
+
+// The postMessage target of a cross-origin frame is the origin asked for,
+// whatever the rest of the query holds: it was once read into the loop's
+// scratch and overwritten by the sid read next, once the scratch had grown
+// (an iframe delivery grows it), so a busy node posted to a garbled origin.
+func TestIframeTargetSurvivesTheSid(t *testing.T) {
+	srv := startServer(t, Config{Loops: 1, AllowedOrigins: []string{"https://app.example"}})
+	// Grow the loop's scratch: a frame delivery of a long message.
+	warm, wl := openStreamHTTP(t, trURL(srv.Addr(), "/iframe", "ch", "warm", "cb", "__comet7_0"))
+	defer warm.Body.Close()
+	if _, err := srv.Publish("warm", []byte(`"`+strings.Repeat("w", 512)+`"`)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		line, err := wl.line()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(line, "wwww") {
+			break
+		}
+	}
+	resp, lr := openStreamHTTP(t, trURL(srv.Addr(), "/iframe", "ch", "x", "cb", "__comet7_1",
+		"origin", "https://app.example", "sid", "s0123456789abcdef"))
+	defer resp.Body.Close()
+	if _, err := srv.Publish("x", []byte(`1`)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		line, err := lr.line()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(line, `"op":"msg"`) {
+			if !strings.HasSuffix(strings.TrimSpace(line), `},"https://app.example");</script>`) {
+				t.Fatalf("posted to another target: %q", line)
+			}
+			return
+		}
+	}
 }

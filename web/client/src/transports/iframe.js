@@ -60,11 +60,6 @@ export class IframeTransport extends HTTPTransport {
     const g = /** @type {any} */ (globalThis);
     if (cross) {
       q.set('origin', globalThis.location.origin);
-      // The node reads sid= over the origin= it has just read (the same
-      // scratch buffer, server/stream.go openStream: beginHTTP after
-      // iframeParams), so the frame posts to a garbled origin and
-      // delivers nothing. Without sid each frame is its own presence entry.
-      q.delete('sid');
       this.onMessage = (/** @type {MessageEvent} */ e) => {
         if (e.origin !== base.origin || !this.frame || e.source !== this.frame.contentWindow) return;
         if (!isObj(e.data) || e.data.comet !== cb) return;
