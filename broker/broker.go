@@ -94,6 +94,10 @@ type PublishOptions struct {
 	// skips a seq it has, treats a jump as a gap and reads the channel's
 	// history, which the store behind the relay serves.
 	At *Position
+	// Time, with At, is the stored publication's time (Unix ms), which the
+	// relay carries instead of its own clock's: a live delivery then has
+	// the time its replay will have. 0 means now.
+	Time int64
 }
 
 // Fanout is implemented by engines that can store one publication in

@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -43,8 +44,8 @@ func (d *DB) appendOne(tx *bolt.Tx, user string, m *Message, value []byte, now i
 	var idemKey []byte
 	if m.Key != "" {
 		idemKey = appendIdemKey(nil, m.From, m.Key)
-		if seq, ok, err := d.lookupIdem(u, idemKey, now); err != nil || ok {
-			return Appended{User: user, Seq: seq, Epoch: u.meta.epoch, Duplicate: true}, err
+		if seq, at, ok, err := d.lookupIdem(u, idemKey, now); err != nil || ok {
+			return Appended{User: user, Seq: seq, Epoch: u.meta.epoch, Duplicate: true, Time: time.Unix(0, at)}, err
 		}
 	}
 	seq := u.meta.top + 1
@@ -72,7 +73,7 @@ func (d *DB) appendOne(tx *bolt.Tx, user string, m *Message, value []byte, now i
 	if _, err := d.trim(u, now, maxTrimPerWrite); err != nil {
 		return Appended{}, err
 	}
-	return Appended{User: user, Seq: seq, Epoch: u.meta.epoch}, u.save()
+	return Appended{User: user, Seq: seq, Epoch: u.meta.epoch, Time: time.Unix(0, now)}, u.save()
 }
 
 // indexEntry counts a new entry in its conversation's record and index.
@@ -110,23 +111,23 @@ func (d *DB) indexEntry(u *userTx, m *Message, seq uint64, now int64) error {
 
 // lookupIdem returns the seq of the user's earlier append with this
 // idempotency key, if one is within the window.
-func (d *DB) lookupIdem(u *userTx, idemKey []byte, now int64) (uint64, bool, error) {
+func (d *DB) lookupIdem(u *userTx, idemKey []byte, now int64) (seq uint64, at int64, ok bool, err error) {
 	b := u.b.Bucket(idemBucket)
 	if b == nil {
-		return 0, false, nil
+		return 0, 0, false, nil
 	}
 	v := b.Get(idemKey)
 	if v == nil {
-		return 0, false, nil
+		return 0, 0, false, nil
 	}
 	r, err := decodeIdem(v)
 	if err != nil {
-		return 0, false, err
+		return 0, 0, false, err
 	}
 	if now-r.at >= int64(d.o.IdempotencyWindow) {
-		return 0, false, nil
+		return 0, 0, false, nil
 	}
-	return r.seq, true, nil
+	return r.seq, r.at, true, nil
 }
 
 // rememberIdem records the key's first append and indexes it by time for

@@ -104,6 +104,9 @@ type Appended struct {
 	// Duplicate reports that an earlier append with the same From and Key
 	// had stored the entry; Seq is that append's.
 	Duplicate bool
+	// Time is the entry's time (Entry.Time): what a live relay of it
+	// carries, so that live and replayed deliveries agree.
+	Time time.Time
 }
 
 // Entry is one entry of a user's log.

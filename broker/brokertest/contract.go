@@ -507,14 +507,15 @@ func testConversation(e *env) {
 func testRelay(e *env) {
 	e.subscribe("user:a")
 	at := broker.Position{Epoch: "inbox-7", Seq: 41}
+	const stored = 1_700_000_000_123 // the stored publication's time, not the relay's clock
 	pos := e.publish("user:a", `"stored elsewhere"`, broker.PublishOptions{At: &at, Conversation: "c",
-		Publisher: &broker.ClientInfo{User: "b"}, IdempotencyKey: "ignored"})
+		Publisher: &broker.ClientInfo{User: "b"}, IdempotencyKey: "ignored", Time: stored})
 	if pos != at {
 		e.t.Fatalf("relay returned %+v, want %+v", pos, at)
 	}
 	got := e.rec.Wait(e.t, "user:a", 1)
 	if p := got[0]; p.Epoch != at.Epoch || p.Seq != at.Seq || string(p.Data) != `"stored elsewhere"` ||
-		p.Conversation != "c" || p.Publisher == nil || p.Publisher.User != "b" {
+		p.Conversation != "c" || p.Publisher == nil || p.Publisher.User != "b" || p.Time != stored {
 		e.t.Fatalf("relayed %+v", p)
 	}
 	if pubs, st := e.history("user:a", 0, 10); len(pubs) != 0 || st != (broker.StreamState{}) {

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -169,7 +170,7 @@ func (b *Broker) Publish(_ context.Context, name string, data []byte, opts broke
 	if opts.At != nil {
 		if sh.interest[name] > 0 {
 			b.deliver(&broker.Publication{Channel: string([]byte(name)), Epoch: opts.At.Epoch, Seq: opts.At.Seq,
-				Time: now, Data: data, Publisher: opts.Publisher, Conversation: opts.Conversation})
+				Time: cmp.Or(opts.Time, now), Data: data, Publisher: opts.Publisher, Conversation: opts.Conversation})
 		}
 		return *opts.At, nil
 	}

@@ -91,9 +91,13 @@ func (b *Broker) Publish(ctx context.Context, channel string, data []byte, opts 
 // SPUBLISH), nothing stored.
 func (b *Broker) relay(ctx context.Context, channel string, data []byte, opts broker.PublishOptions) (broker.Position, error) {
 	topic, _ := b.topicOf(channel)
-	ms := time.Now().UnixMilli()
-	if b.cfg.Now != nil {
+	ms := opts.Time
+	switch {
+	case ms != 0:
+	case b.cfg.Now != nil:
 		ms = b.cfg.Now().UnixMilli()
+	default:
+		ms = time.Now().UnixMilli()
 	}
 	msg := strconv.AppendUint(make([]byte, 0, 48+blobLen(data, opts.Publisher, opts.Conversation)), opts.At.Seq, 10)
 	msg = append(msg, ':')

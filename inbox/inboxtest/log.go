@@ -19,8 +19,9 @@ func testAppendReadPage(e *env) {
 			Payload: []byte(`{"i":` + strconv.Itoa(i) + `}`),
 		})
 		s := e.state("alice")
-		if a[0] != (inbox.Appended{User: "alice", Seq: uint64(i), Epoch: s.Epoch}) {
-			e.t.Fatalf("append %d: %+v, state %+v", i, a, s)
+		at := Start.Add(time.Duration(i-1) * time.Second)
+		if g := a[0]; g.User != "alice" || g.Seq != uint64(i) || g.Epoch != s.Epoch || g.Duplicate || !g.Time.Equal(at) {
+			e.t.Fatalf("append %d: %+v, state %+v, want the entry's time %v", i, a, s, at)
 		}
 		if i == 1 {
 			epoch = s.Epoch
@@ -137,8 +138,10 @@ func testFanOut(e *env) {
 	want := []inbox.Appended{{User: "carol", Seq: 1}, {User: "alice", Seq: 1}, {User: "bob", Seq: 4}}
 	for i := range want {
 		// Each result names its log's epoch: with the seq, the position.
-		want[i].Epoch = e.state(want[i].User).Epoch
-		if a[i] != want[i] || a[i].Epoch == 0 {
+		// Every recipient's entry has the append's one time.
+		want[i].Epoch, want[i].Time = e.state(want[i].User).Epoch, a[0].Time
+		if a[i].User != want[i].User || a[i].Seq != want[i].Seq || a[i].Epoch != want[i].Epoch || a[i].Duplicate ||
+			!a[i].Time.Equal(want[i].Time) || a[i].Epoch == 0 {
 			e.t.Fatalf("fan-out result %+v, want %+v", a, want)
 		}
 	}

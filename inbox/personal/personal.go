@@ -113,12 +113,16 @@ func (b *Broker) PublishMany(ctx context.Context, channels []string, data []byte
 	if err != nil {
 		return nil, err
 	}
-	b.appended.Add(uint64(len(appended)))
+	for _, a := range appended {
+		if !a.Duplicate {
+			b.appended.Add(1)
+		}
+	}
 	out := make([]broker.Position, len(appended))
 	for i, a := range appended {
 		out[i] = broker.Position{Epoch: epochString(a.Epoch), Seq: a.Seq}
 		relay := opts
-		relay.At, relay.IdempotencyKey, relay.Conversation = &out[i], "", m.Conversation
+		relay.At, relay.IdempotencyKey, relay.Conversation, relay.Time = &out[i], "", m.Conversation, a.Time.UnixMilli()
 		if _, err := b.cfg.Relay.Publish(ctx, channels[i], data, relay); err != nil {
 			b.relayFailed.Add(1)
 		}
@@ -233,7 +237,7 @@ func validKey(k string) bool {
 
 // Stats counts what the broker did, for metrics.
 type Stats struct {
-	Appended     uint64 // entries appended (one per recipient)
+	Appended     uint64 // entries stored (one per recipient; an idempotent retry stores none)
 	RelayFailed  uint64 // stored publications whose live relay failed
 	ReplayedRead uint64 // entries read for replays
 }

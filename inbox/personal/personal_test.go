@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/comet-im/comet/broker"
 	"github.com/comet-im/comet/broker/brokertest"
@@ -32,7 +33,13 @@ func newEnv(t *testing.T, o inbox.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	relay, err := memory.New(memory.Config{})
+	// The relay's clock runs 33 ms behind the store's writes (an fsync):
+	// a live delivery must carry the stored entry's time all the same.
+	storeNow := o.Now
+	if storeNow == nil {
+		storeNow = time.Now
+	}
+	relay, err := memory.New(memory.Config{Now: func() time.Time { return storeNow().Add(33 * time.Millisecond) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +93,9 @@ func TestPersonalPublishIsStoredAndRelayed(t *testing.T) {
 	pubs, ss, err := e.b.History(e.ctx, "user:alice", broker.HistoryOptions{Limit: 10}, nil)
 	if err != nil || len(pubs) != 1 || pubs[0].Seq != 1 || pubs[0].Publisher.Client != "phone" || pubs[0].Conversation != "dm:3:bob:alice" {
 		t.Fatalf("history %v %v", pubs, err)
+	}
+	if got.Time != pubs[0].Time {
+		t.Fatalf("live delivery at %d, its stored entry at %d: a replay would carry another time", got.Time, pubs[0].Time)
 	}
 	if ss.Epoch != pos.Epoch || ss.Top != 1 || ss.Oldest != 1 {
 		t.Fatalf("stream state %+v", ss)

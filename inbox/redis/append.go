@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/comet-im/comet/inbox"
 	"github.com/redis/rueidis"
@@ -57,8 +58,9 @@ func (s *Store) Append(ctx context.Context, to []string, m inbox.Message) ([]inb
 	res := make([]inbox.Appended, len(to))
 	var unlisted []string
 	for i, u := range to {
-		res[i] = inbox.Appended{User: u, Seq: uint64(seqs[3*i]), Epoch: epochs[i], Duplicate: seqs[3*i+1] == 1}
-		if seqs[3*i+2] == 0 {
+		r := seqs[appendInts*i : appendInts*(i+1)]
+		res[i] = inbox.Appended{User: u, Seq: uint64(r[0]), Epoch: epochs[i], Duplicate: r[1] == 1, Time: time.UnixMicro(r[3])}
+		if r[2] == 0 {
 			unlisted = append(unlisted, u)
 		}
 	}
@@ -107,28 +109,33 @@ func (s *Store) appendAll(ctx context.Context, keys, args []string, keyed bool) 
 	return seqs, epochs, nil
 }
 
-// appendResults reads append.lua's answer: per recipient three integers
-// (seq, duplicate, listed) and the log's epoch as a decimal string (it
-// does not fit Lua's numbers).
+// appendInts is how many integers append.lua answers per recipient: seq,
+// duplicate, listed, and the entry's time (µs), before the log's epoch as
+// a decimal string (it does not fit Lua's numbers).
+const appendInts = 4
+
+// appendResults reads append.lua's answer: per recipient appendInts
+// integers and the epoch.
 func appendResults(r rueidis.RedisResult) ([]int64, []uint64, error) {
 	arr, err := r.ToArray()
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(arr)%4 != 0 {
+	const per = appendInts + 1
+	if len(arr)%per != 0 {
 		return nil, nil, corrupt("append", fmt.Sprintf("%d results", len(arr)))
 	}
-	seqs := make([]int64, 0, 3*len(arr)/4)
-	epochs := make([]uint64, 0, len(arr)/4)
-	for i := 0; i < len(arr); i += 4 {
-		for j := range 3 {
+	ints := make([]int64, 0, appendInts*len(arr)/per)
+	epochs := make([]uint64, 0, len(arr)/per)
+	for i := 0; i < len(arr); i += per {
+		for j := range appendInts {
 			v, err := arr[i+j].AsInt64()
 			if err != nil {
 				return nil, nil, corrupt("append", err.Error())
 			}
-			seqs = append(seqs, v)
+			ints = append(ints, v)
 		}
-		e, err := arr[i+3].ToString()
+		e, err := arr[i+appendInts].ToString()
 		if err != nil {
 			return nil, nil, corrupt("append", err.Error())
 		}
@@ -138,7 +145,7 @@ func appendResults(r rueidis.RedisResult) ([]int64, []uint64, error) {
 		}
 		epochs = append(epochs, epoch)
 	}
-	return seqs, epochs, nil
+	return ints, epochs, nil
 }
 
 // appendEach runs one script per recipient, pipelined (a cluster). It
@@ -150,7 +157,7 @@ func (s *Store) appendEach(ctx context.Context, keys, args, to []string, keyed b
 	for i, u := range to {
 		execs[i] = rueidis.LuaExec{Keys: keys[keysPerUser*i : keysPerUser*(i+1)], Args: append(fixed, u)}
 	}
-	seqs := make([]int64, 3*len(to))
+	seqs := make([]int64, appendInts*len(to))
 	epochs := make([]uint64, len(to))
 	pending := execs
 	index := make([]int, len(to)) // pending[j] is recipient index[j]
@@ -172,7 +179,7 @@ func (s *Store) appendEach(ctx context.Context, keys, args, to []string, keyed b
 				failed = append(failed, j)
 				continue
 			}
-			copy(seqs[3*index[j]:], v)
+			copy(seqs[appendInts*index[j]:], v)
 			epochs[index[j]] = e[0]
 		}
 		if firstErr == nil {

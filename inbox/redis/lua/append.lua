@@ -45,7 +45,7 @@ for i = 1, n do
       if r then
         if #r ~= 16 then corrupt('idempotency record') end
         local seq, at = struct.unpack(IDEM, r)
-        if now - at < window then dups[i] = seq end
+        if now - at < window then dups[i] = {seq, at} end
       end
     end
   end
@@ -59,9 +59,10 @@ for i = 1, n do
   local K = keysOf(i - 1)
   local m, c, now = states[i], convs[i], nows[i]
   if dups[i] then
-    out[#out + 1] = dups[i]
+    out[#out + 1] = dups[i][1]
     out[#out + 1] = 1
     out[#out + 1] = m.l
+    out[#out + 1] = dups[i][2] -- the first append's time: its entry's
     out[#out + 1] = epochs[i]
   else
     if not m then m = newState(K.m, user, epoch, now, index) end
@@ -105,6 +106,7 @@ for i = 1, n do
     out[#out + 1] = seq
     out[#out + 1] = 0
     out[#out + 1] = m.l
+    out[#out + 1] = now
     out[#out + 1] = epochs[i]
   end
 end
