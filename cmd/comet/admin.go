@@ -149,13 +149,23 @@ func (rt *adminRuntime) stop() {
 	if rt == nil {
 		return
 	}
+	rt.endFeed()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = rt.srv.Shutdown(ctx)
+}
+
+// endFeed stops the dashboard feed and waits for it: before the node
+// drains, so that it never publishes to a closed engine. The listener
+// stays up meanwhile (/readyz says draining). Idempotent; nil-safe.
+func (rt *adminRuntime) endFeed() {
+	if rt == nil {
+		return
+	}
 	rt.stopFeed()
 	if rt.feedDone != nil {
 		<-rt.feedDone
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = rt.srv.Shutdown(ctx)
 }
 
 // newRegistry gathers the node's metrics, the Go runtime's and the

@@ -206,6 +206,7 @@ func TestConfigValidation(t *testing.T) {
 		{"inbox without a directory", []string{"-auth", "jwt", "-jwt-secret", key, "-inbox", "on"}, "set data-dir"},
 		{"inbox durability", []string{"-auth", "jwt", "-jwt-secret", key, "-inbox-durability", "never"}, "inbox-durability"},
 		{"inbox limits", []string{"-auth", "jwt", "-jwt-secret", key, "-data-dir", "/tmp", "-inbox-group-window", "1s"}, "inbox"},
+		{"redis inbox limits", []string{"-auth", "jwt", "-jwt-secret", key, "-engine", "redis", "-inbox", "on", "-inbox-max-payload-bytes", "999999999"}, "inbox"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, err := loadOptions(tc.args, env())

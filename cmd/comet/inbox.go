@@ -63,8 +63,16 @@ func (ib *inboxOptions) check(o *options) error {
 			errs = append(errs, errors.New("inbox on with the memory engine: set data-dir, where the logs are kept"))
 		}
 	}
-	if len(errs) == 0 && o.inboxOn() && o.engine.kind == "memory" {
-		if err := ib.dbOptions(slog.Default()).Validate(); err != nil {
+	// The store's own limits, for either store: -check-config must refuse
+	// what the start would.
+	if len(errs) == 0 && o.inboxOn() {
+		var err error
+		if o.engine.kind == "memory" {
+			err = ib.dbOptions(slog.Default()).Validate()
+		} else {
+			err = o.redisStoreConfig(slog.Default()).Validate()
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -77,12 +77,14 @@ func run(args []string) error {
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
+		_ = cfg.Broker.Close(context.Background()) // and the inbox's store with it
 		return err
 	}
 	if pu != nil {
 		pu.srv.Store(srv)
 	}
 	if err := srv.Start(); err != nil {
+		_ = cfg.Broker.Close(context.Background())
 		return err
 	}
 	reg := newRegistry(srv, eng, id)
@@ -113,6 +115,7 @@ func serve(ctx context.Context, stop context.CancelFunc, srv *server.Server, rl 
 	stop() // a second signal kills the process the default way
 	c := rl.current.server
 	log.Info("draining: unready now", "delay", c.DrainDelay, "window", c.DrainWindow, "timeout", c.DrainTimeout)
+	rl.adm.endFeed()
 	return srv.Shutdown(context.Background())
 }
 
