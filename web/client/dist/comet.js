@@ -3461,7 +3461,11 @@ class Hub {
       if (tab.inbox || ts) on = true;
       if (ts && ts.acks) acks.push(ts.acks);
     }
-    conn.setInbox(on, ackLimit(acks));
+    // No tab runs handlers (the last inbox tab left, or one is still
+    // reading history): nothing more is acknowledged than now, even while
+    // another tab keeps the connection open.
+    const held = acks.length > 0 ? ackLimit(acks) : conn.inbox.on ? conn.ackPosition() : null;
+    conn.setInbox(on || held != null, held);
   }
 
   /**
@@ -3533,9 +3537,14 @@ class Hub {
       return;
     }
     ts.held = [];
+    if (personal) {
+      // Held from where its history starts until the tab has run it.
+      ts.acks = new TabAcks();
+      ts.acks.done = pos.seq;
+      this.updateInbox();
+    }
     this.backfill(tab, ch, /** @type {{epoch: string | null, seq: number}} */ (pos), here).then((r) => {
       if (tab.gone || tab.channels.get(ch) !== ts) return;
-      if (personal) ts.acks = new TabAcks();
       tab.post({ t: 'start', ch, epoch: r.epoch, seq: r.seq, recovered: !r.gap, gap: r.gap });
       for (const m of r.msgs) this.send(tab, ts, m);
       const held = ts.held || [];
