@@ -320,13 +320,15 @@ export type Pos = {
 };
 /**
  * A tab's channel in the hub: where the tab stands, whether it is served
- * live, what is held for it while its history is read, and, for the
- * personal channel, how far its handlers got.
+ * live, what is held for it while its history is read (overflow: some was
+ * dropped, to be read from history), and, for the personal channel, how
+ * far its handlers got.
  */
 export type HubChannel = {
     pos: Pos | null;
     attached: boolean;
     held: Message[] | null;
+    overflow?: boolean;
     acks?: TabAcks;
 };
 /**

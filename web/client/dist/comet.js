@@ -3198,9 +3198,10 @@ function withTimeout(p, ms, why) {
 
 /**
  * A tab's channel in the hub: where the tab stands, whether it is served
- * live, what is held for it while its history is read, and, for the
- * personal channel, how far its handlers got.
- * @typedef {{pos: Pos | null, attached: boolean, held: Message[] | null, acks?: TabAcks}} HubChannel
+ * live, what is held for it while its history is read (overflow: some was
+ * dropped, to be read from history), and, for the personal channel, how
+ * far its handlers got.
+ * @typedef {{pos: Pos | null, attached: boolean, held: Message[] | null, overflow?: boolean, acks?: TabAcks}} HubChannel
  */
 
 /**
@@ -3543,10 +3544,8 @@ class Hub {
       ts.acks.done = pos.seq;
       this.updateInbox();
     }
-    this.backfill(tab, ch, /** @type {{epoch: string | null, seq: number}} */ (pos), here).then((r) => {
+    this.catchUp(tab, ch, ts, /** @type {{epoch: string | null, seq: number}} */ (pos)).then(() => {
       if (tab.gone || tab.channels.get(ch) !== ts) return;
-      tab.post({ t: 'start', ch, epoch: r.epoch, seq: r.seq, recovered: !r.gap, gap: r.gap });
-      for (const m of r.msgs) this.send(tab, ts, m);
       const held = ts.held || [];
       ts.held = null;
       ts.attached = true;
@@ -3556,12 +3555,48 @@ class Hub {
   }
 
   /**
+   * catchUp reads a tab's channel from history from pos until it reaches
+   * where the connection stands, a page of backfill at a time, and sends
+   * it. While it reads, live messages are held for the tab (ts.held); when
+   * they pass MAX_HELD the hold is dropped and the next page reads them
+   * from history instead: nothing is lost however far behind the tab is.
+   * @param {HubTab} tab
+   * @param {string} ch
+   * @param {HubChannel} ts
+   * @param {{epoch: string | null, seq: number}} pos
+   */
+  async catchUp(tab, ch, ts, pos) {
+    const conn = /** @type {Connection} */ (this.conn);
+    let from = pos;
+    for (let first = true; ; first = false) {
+      const c = conn.channels.get(ch);
+      const here = { epoch: c ? c.epoch : null, seq: c ? c.seq : null };
+      ts.overflow = false;
+      const r = await this.backfill(tab, ch, from, here);
+      if (tab.gone || tab.channels.get(ch) !== ts) return;
+      if (first) tab.post({ t: 'start', ch, epoch: r.epoch, seq: r.seq, recovered: !r.gap, gap: r.gap });
+      else if (r.gap) tab.post({ t: 'gap', ch, info: plain({ channel: ch, ...r.gap }) });
+      for (const m of r.msgs) this.send(tab, ts, m);
+      // Done when the page reached where the connection stood and nothing
+      // held was dropped meanwhile.
+      if (!ts.overflow && !r.short) return;
+      // On from the last message sent, or, when history had nothing more,
+      // from where the connection stood (what overflowed came after it).
+      const last = r.msgs.length > 0 ? r.msgs[r.msgs.length - 1] : null;
+      const next = last ? { epoch: last.epoch, seq: last.seq } : here;
+      if (next.seq == null) return;
+      ts.held = [];
+      from = { epoch: next.epoch, seq: next.seq };
+    }
+  }
+
+  /**
    * backfill reads from history what a tab at pos missed up to here.
    * @param {HubTab} tab
    * @param {string} ch
    * @param {{epoch: string | null, seq: number}} pos
    * @param {Pos} here
-   * @returns {Promise<{epoch: string | null, seq: number | null, gap: any, msgs: Message[]}>}
+   * @returns {Promise<{epoch: string | null, seq: number | null, gap: any, msgs: Message[], short: boolean}>}
    */
   async backfill(tab, ch, pos, here) {
     const conn = /** @type {Connection} */ (this.conn);
@@ -3571,7 +3606,12 @@ class Hub {
     let gap = null;
     let start = { epoch: pos.epoch, seq: pos.seq };
     try {
-      for (let round = 0; round < 10 && !tab.gone; round++) {
+      let short = false;
+      for (let round = 0; !tab.gone; round++) {
+        if (msgs.length >= MAX_HELD) {
+          short = true; // a page at a time: catchUp reads on from the last one sent
+          break;
+        }
         const r = await conn.fetchHistory(ch, at);
         const changed = at.epoch && !at.epoch.startsWith('.') && r.epoch !== at.epoch;
         if (round === 0 && (r.gapped || changed)) {
@@ -3583,11 +3623,11 @@ class Hub {
         if (r.msgs.length === 0 || here.seq == null || r.seq >= here.seq || r.epoch !== here.epoch) break;
       }
       if (start.epoch == null) start.epoch = at.epoch;
-      return { epoch: start.epoch, seq: start.seq, gap, msgs };
+      return { epoch: start.epoch, seq: start.seq, gap, msgs, short };
     } catch (err) {
       // History cannot be read: start where the connection is, and say so.
       gap = { epoch: here.epoch, previousEpoch: pos.epoch, since: pos.seq, reason: 'history gap' };
-      return { epoch: here.epoch, seq: here.seq, gap, msgs: [] };
+      return { epoch: here.epoch, seq: here.seq, gap, msgs: [], short: false };
     }
   }
 
@@ -3600,7 +3640,9 @@ class Hub {
       const ts = tab.channels.get(m.channel);
       if (!ts) continue;
       if (ts.held) {
-        if (m.seq !== 0 && ts.held.length < MAX_HELD) ts.held.push(m);
+        if (m.seq === 0) continue;
+        if (ts.held.length < MAX_HELD) ts.held.push(m);
+        else ts.overflow = true; // catchUp reads it from history
       } else if (ts.attached) {
         this.send(tab, ts, m);
       }

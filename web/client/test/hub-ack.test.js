@@ -47,3 +47,43 @@ test('a poll cursor does not acknowledge deliveries of a tab that left', async (
     globalThis.fetch = realFetch;
   }
 });
+
+test('a tab far behind catches up page by page, however far', async () => {
+  const top = 25000; // more than the hub holds (MAX_HELD) and reads in one backfill
+  const realFetch = globalThis.fetch;
+  let lived = false;
+  globalThis.fetch = async (url, init) => {
+    const u = new URL(url);
+    if (!u.pathname.endsWith('/poll')) return new Response('{"op":"ok"}');
+    const ch = u.searchParams.getAll('ch');
+    const json = (a) => new Response(JSON.stringify(a), { headers: { 'content-type': 'application/json' } });
+    if (u.searchParams.get('wait') === '0' && ch.length === 1 && ch[0].startsWith('room:1~e1~')) {
+      // A history read: a page of up to 1000 after the position.
+      const after = Number(ch[0].split('~')[2]);
+      const msgs = [];
+      for (let s = after + 1; s <= Math.min(after + 1000, top); s++) msgs.push({ op: 'msg', ch: 'room:1', seq: s, data: s });
+      return json({ cursor: `room:1~e1~${after + msgs.length}`, msgs });
+    }
+    if (!lived) {
+      lived = true; // the shared connection joins at the top
+      return json({ cursor: `room:1~e1~${top}`, msgs: [] });
+    }
+    return new Promise((_, rej) => init.signal.addEventListener('abort', () => rej(new Error('aborted'))));
+  };
+  const hub = new Hub();
+  try {
+    const opts = { url: 'http://node.test/', transports: ['poll'], device: 'd1' };
+    const b = hub.attach(() => {});
+    b({ t: 'hello', tab: 'B', options: opts, channels: [{ ch: 'room:1', pos: null }], inbox: false });
+    for (let i = 0; i < 200 && !lived; i++) await sleep(10);
+    const got = [];
+    const a = hub.attach((m) => { if (m.t === 'msg') got.push(m.m.seq); });
+    a({ t: 'hello', tab: 'A', options: opts, channels: [{ ch: 'room:1', pos: { epoch: 'e1', seq: 0 } }], inbox: false });
+    for (let i = 0; i < 1000 && got.length < top; i++) await sleep(10);
+    assert.equal(got.length, top, `caught up ${got.length} of ${top}`);
+    for (let i = 0; i < top; i++) if (got[i] !== i + 1) assert.fail(`message ${i + 1} came as ${got[i]}`);
+  } finally {
+    hub.close();
+    globalThis.fetch = realFetch;
+  }
+});
