@@ -104,7 +104,8 @@ type PublishOptions struct {
 // several channels in one atomic step (the inbox: a DM in both
 // participants' logs). PublishMany returns one position per channel, in
 // order; on error nothing is stored, except after a context error, when
-// a retry with the same IdempotencyKey completes it.
+// a retry with the same IdempotencyKey completes it. Channels it cannot
+// store together get ErrNotAtomic.
 type Fanout interface {
 	PublishMany(ctx context.Context, channels []string, data []byte, opts PublishOptions) ([]Position, error)
 }
@@ -129,6 +130,10 @@ var (
 	ErrUnavailable = errors.New("broker: unavailable")
 	// ErrClosed: the engine was closed; every call after Close fails so.
 	ErrClosed = errors.New("broker: closed")
+	// ErrNotAtomic: Fanout.PublishMany cannot store these channels in one
+	// step (not all of them are the engine's to store together); nothing
+	// was stored, and the caller publishes them one by one.
+	ErrNotAtomic = errors.New("broker: not one atomic step")
 )
 
 // Broker is the engine under a Comet node: it assigns positions, keeps

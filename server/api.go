@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"hash/maphash"
 	"sync"
 
@@ -194,21 +196,25 @@ func (r *request) runPublishMany(ctx context.Context, srv *Server) {
 	r.results = r.results[:0]
 	if f, ok := srv.conf().Broker.(broker.Fanout); ok {
 		pos, err := f.PublishMany(ctx, r.targets, r.data, r.opts)
-		for i := range r.targets {
-			res := publishResult{err: err}
-			if err == nil {
-				res.pos = pos[i]
-			}
-			r.results = append(r.results, res)
+		if err == nil && len(pos) != len(r.targets) {
+			err = fmt.Errorf("server: the engine answered %d positions for %d channels: %w", len(pos), len(r.targets), broker.ErrUnavailable)
 		}
-		return
+		if !errors.Is(err, broker.ErrNotAtomic) {
+			for i := range r.targets {
+				res := publishResult{err: err}
+				if err == nil {
+					res.pos = pos[i]
+				}
+				r.results = append(r.results, res)
+			}
+			return
+		}
 	}
 	if r.dm {
 		mu := srv.dmLock(r.targets)
 		mu.Lock()
 		defer mu.Unlock()
 	}
-	r.results = r.results[:0]
 	for _, ch := range r.targets {
 		pos, err := srv.conf().Broker.Publish(ctx, ch, r.data, r.opts)
 		r.results = append(r.results, publishResult{pos: pos, err: err})

@@ -192,8 +192,9 @@ func (s *session) proceed(r *request) {
 	}
 	if r.op == opPublish && r.from == fromSend && r.dm {
 		if e := s.planDM(r); e != nil {
+			id := r.id // release resets r
 			s.loop.release(r)
-			s.publishFailed(&s.loop.env, r.id, fromSend, e)
+			s.publishFailed(&s.loop.env, id, fromSend, e)
 			return
 		}
 	} else if r.op == opPublish && r.from == fromSend {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strconv"
@@ -348,7 +349,15 @@ func TestInboxOpsRefused(t *testing.T) {
 		{mallory, `{"op":"dm","to":"bad id","data":1,"id":"7"}`, 400},
 	} {
 		tc.c.send(tc.msg)
-		tc.c.expect(map[string]any{"op": "err", "code": tc.code})
+		var req struct{ ID string }
+		_ = json.Unmarshal([]byte(tc.msg), &req)
+		tc.c.expect(map[string]any{"op": "err", "code": tc.code, "id": req.ID})
+	}
+	// Over POST /send an error names its request too.
+	_, _, body := trDo(t, "POST", "http://"+addr+"/send?device=x", `{"op":"dm","to":"`+strings.Repeat("u", 61)+`","data":1,"id":"want-this-id"}`,
+		"Authorization", "Bearer "+token(t, "mallory", time.Hour, nil))
+	if !bytes.Contains(body, []byte(`"id":"want-this-id"`)) || !bytes.Contains(body, []byte(`"code":400`)) {
+		t.Fatalf("POST /send dm to a bad id: %s, want a 400 error with the request's id", body)
 	}
 	// An ack beyond the top is clamped, not refused.
 	mallory.send(`{"op":"ack","ch":"user:mallory","seq":99999999,"id":"8"}`)

@@ -75,8 +75,8 @@ func New(cfg Config) (*Server, error) {
 	// The loops call the engine directly only when nothing it needs may
 	// block: the broker, and the presence store for presence queries.
 	_, s.inline = cfg.Broker.(broker.Inline)
-	if _, ok := cfg.Presence.(interface{ Inline() }); cfg.Presence != nil && !ok {
-		s.inline = false
+	if _, ok := cfg.Presence.(interface{ Inline() }); cfg.Presence != nil && !ok || cfg.Inbox != nil {
+		s.inline = false // and every inbox call is disk or network I/O
 	}
 	s.nodeID = strconv.FormatInt(time.Now().UnixNano(), 36)
 	s.dms.seed = maphash.MakeSeed()

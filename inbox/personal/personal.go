@@ -86,8 +86,9 @@ func (b *Broker) Publish(ctx context.Context, channel string, data []byte, opts 
 
 // PublishMany stores one publication in the logs of every personal
 // channel of channels in one atomic append (inbox.Store.Append), then
-// relays it to each. When channels are not all personal, each is
-// published on its own, in order, and the call is not atomic.
+// relays it to each. When channels are not all personal (or the
+// publication is ephemeral or a relay) it stores nothing and returns
+// broker.ErrNotAtomic.
 //
 // The publication is acknowledged once stored: a relay that fails (the
 // relay engine down) is counted and leaves the live subscribers to find
@@ -98,7 +99,7 @@ func (b *Broker) PublishMany(ctx context.Context, channels []string, data []byte
 	for i, ch := range channels {
 		u, ok := b.cfg.User(ch)
 		if !ok || opts.Ephemeral || opts.At != nil {
-			return b.publishEach(ctx, channels, data, opts)
+			return nil, broker.ErrNotAtomic
 		}
 		users[i] = u
 	}
@@ -126,19 +127,6 @@ func (b *Broker) PublishMany(ctx context.Context, channels []string, data []byte
 		if _, err := b.cfg.Relay.Publish(ctx, channels[i], data, relay); err != nil {
 			b.relayFailed.Add(1)
 		}
-	}
-	return out, nil
-}
-
-// publishEach publishes to each channel on its own.
-func (b *Broker) publishEach(ctx context.Context, channels []string, data []byte, opts broker.PublishOptions) ([]broker.Position, error) {
-	out := make([]broker.Position, len(channels))
-	for i, ch := range channels {
-		pos, err := b.Publish(ctx, ch, data, opts)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = pos
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package personal
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -184,5 +185,18 @@ func TestFanoutAndIdempotency(t *testing.T) {
 	}
 	if got := e.rec.Wait(t, "user:b", 2); got[0].Seq != 2 || got[1].Seq != 2 {
 		t.Fatalf("relays %+v", got)
+	}
+}
+
+// A fan-out it cannot store in one step (a room among the users) stores
+// nothing and says so: the caller publishes those one by one.
+func TestPublishManyRefusesMixedLists(t *testing.T) {
+	e := newEnv(t, inbox.Options{})
+	_, err := e.b.PublishMany(e.ctx, []string{"user:alice", "room:1"}, []byte(`1`), broker.PublishOptions{})
+	if !errors.Is(err, broker.ErrNotAtomic) {
+		t.Fatalf("mixed list: %v, want ErrNotAtomic", err)
+	}
+	if st, _ := e.store.State(e.ctx, "alice"); st.Top != 0 {
+		t.Fatalf("a refused fan-out stored %d entries", st.Top)
 	}
 }
