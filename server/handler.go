@@ -76,7 +76,9 @@ func (h *engineHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	if s.has(flagGone | flagClosing) {
 		return gnet.None
 	}
-	cfg := &l.srv.conf().Config
+	set := l.srv.conf()
+	l.takeLimits(set)
+	cfg := &set.Config
 	inCap := cfg.MaxHeaderBytes + cfg.MaxBodyBytes
 	switch {
 	case s.State() == conn.StateParked || s.has(flagInputWait|flagAuthWait):

@@ -22,10 +22,11 @@ type loop struct {
 	srv *Server
 	el  gnet.EventLoop
 
-	env      conn.Env
-	wheel    *wheel.Wheel[*session]
-	start    time.Time // wheel tick 0
-	sessions []*session
+	env        conn.Env
+	limitsFrom *settings // the settings env.Limits were taken from
+	wheel      *wheel.Wheel[*session]
+	start      time.Time // wheel tick 0
+	sessions   []*session
 	// drainOrder is the order Shutdown closes the sessions in; drained
 	// counts those done.
 	drainOrder []*session
@@ -92,12 +93,7 @@ func newLoop(srv *Server, idx int, el gnet.EventLoop) *loop {
 		start: srv.conf().Now(),
 		hub:   make(map[string]*localChannel),
 	}
-	l.env.Limits = conn.Limits{
-		MaxBodyBytes:    srv.conf().MaxBodyBytes,
-		MaxMessageBytes: srv.conf().MaxMessageBytes,
-	}
-	l.env.Limits.Head.MaxHeaderBytes = srv.conf().MaxHeaderBytes
-	l.env.Limits.Head.MaxHeaders = srv.conf().MaxHeaders
+	l.takeLimits(srv.conf())
 	l.drainTask = gnet.RunnableFunc(func(context.Context) error {
 		defer l.recoverPanic(nil)
 		l.drain()
@@ -277,5 +273,14 @@ func (l *loop) flush(s *session) {
 	}
 	if !s.isGone() {
 		s.checkBudget()
+	}
+}
+
+// takeLimits gives the loop's conn.Feed the input limits of set, when a
+// reload changed them (limits apply from a connection's next input on).
+// Loop goroutine.
+func (l *loop) takeLimits(set *settings) {
+	if l.limitsFrom != set {
+		l.env.Limits, l.limitsFrom = set.connLimits, set
 	}
 }

@@ -3,10 +3,12 @@ package server
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/gorilla/websocket"
 )
 
@@ -25,6 +27,9 @@ func TestReloadWhileConnected(t *testing.T) {
 	next.MaxSubscriptions = 2
 	next.AllowedOrigins = []string{"https://good.example"}
 	next.Loops = 7 // cannot change live
+	next.MaxMessageBytes = 1024
+	late := dialRaw(t, srv.Addr()) // upgraded before the reload
+	late.upgrade("/ws", nil)
 	restart, err := srv.Reload(next)
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +42,12 @@ func TestReloadWhileConnected(t *testing.T) {
 	c.expect(map[string]any{"op": "err", "id": "s3", "code": 429})
 	c.send(`{"op":"ping","id":"p"}`)
 	c.expect(map[string]any{"op": "pong", "id": "p"})
+	// An input limit too, on a connection opened before: a message over
+	// the new cap is refused as too big (it was 64 KiB).
+	late.write(frame(ws.OpText, true, []byte(strings.Repeat("x", 2048)), true))
+	if code := late.expectClose(); code != 1009 {
+		t.Fatalf("a 2 KiB message after the cap went to 1 KiB: close %d, want 1009", code)
+	}
 	// The new key opens the API, the old one no longer does.
 	for key, want := range map[string]int{"old-key": 401, "new-key": 200} {
 		status, _, body := trDo(t, "POST", "http://"+srv.Addr()+"/api/publish",

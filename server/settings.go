@@ -1,6 +1,9 @@
 package server
 
-import "github.com/comet-im/comet/protocol"
+import (
+	"github.com/comet-im/comet/conn"
+	"github.com/comet-im/comet/protocol"
+)
 
 // settings is the node's configuration as the loops read it: the Config
 // and what is derived from it. A settings value is never changed once
@@ -9,15 +12,20 @@ import "github.com/comet-im/comet/protocol"
 type settings struct {
 	Config
 	msgLimits    protocol.MessageLimits
-	frameHeaders []byte // for the iframe transport's page
+	connLimits   conn.Limits // what conn.Feed enforces: a loop takes them when they change
+	frameHeaders []byte      // for the iframe transport's page
 }
 
 func newSettings(c Config) *settings {
-	return &settings{
+	st := &settings{
 		Config:       c,
 		msgLimits:    protocol.MessageLimits{MaxDepth: c.MaxJSONDepth},
+		connLimits:   conn.Limits{MaxBodyBytes: c.MaxBodyBytes, MaxMessageBytes: c.MaxMessageBytes},
 		frameHeaders: frameHeaders(c.AllowedOrigins, true),
 	}
+	st.connLimits.Head.MaxHeaderBytes = c.MaxHeaderBytes
+	st.connLimits.Head.MaxHeaders = c.MaxHeaders
+	return st
 }
 
 // conf returns the current configuration. Any goroutine; callers that read
