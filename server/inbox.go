@@ -127,6 +127,12 @@ func (s *session) inboxProceed(r *request) {
 		e = errNotYours
 	case r.inbox.op == inboxAck && s.device() == "":
 		e = errNoDevice
+	case !coalescedAck(r) && !s.bucket.take(&s.loop.srv.conf().Config, s.loop.now()):
+		// Each op is a store read or write (bbolt has one writer for all
+		// users): one client's flood of them takes from the same bucket as
+		// its publishes. Coalesced acks need no token: one at a time per
+		// connection, and a refused ack would stop a client's acks.
+		e = protocol.ErrRateLimited
 	}
 	if e != nil {
 		id, from := r.id, r.from
@@ -135,7 +141,7 @@ func (s *session) inboxProceed(r *request) {
 		return
 	}
 	r.user, r.device, r.inbox.conn = s.who.id.User, s.device(), s.who.conn
-	if r.inbox.op == inboxAck && r.id == "" && r.from == fromWebSocket {
+	if coalescedAck(r) {
 		if s.has(flagAcking) {
 			s.who.ackNext = max(s.who.ackNext, r.inbox.seq)
 			s.loop.release(r)
@@ -144,6 +150,12 @@ func (s *session) inboxProceed(r *request) {
 		s.flags |= flagAcking
 	}
 	s.submit(r)
+}
+
+// coalescedAck reports whether r is an ack that is coalesced with the
+// next ones: without an id, over a WebSocket.
+func coalescedAck(r *request) bool {
+	return r.inbox.op == inboxAck && r.id == "" && r.from == fromWebSocket
 }
 
 // submitInbox queues one inbox call for user (the backend API's).

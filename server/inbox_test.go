@@ -486,3 +486,30 @@ func TestInboxPollHoldRaceLosesNothing(t *testing.T) {
 		}
 	}
 }
+
+// Inbox ops are store reads and writes: a client that floods them is held
+// to its publish rate (429), and the node still serves another user's
+// inbox at once.
+func TestInboxOpsAreRateLimited(t *testing.T) {
+	node := startInboxNode(t, t.TempDir(), Config{PublishRate: 1, PublishBurst: 5}, inbox.Options{})
+	addr := node.srv.Addr()
+	flood := dialDevice(t, addr, "mallory", "x", "")
+	flood.read()
+	limited := 0
+	for i := range 50 {
+		flood.send(`{"op":"unread","id":"u` + strconv.Itoa(i) + `"}`)
+	}
+	for range 50 {
+		m := flood.read()
+		if m["op"] == "err" && m["code"] == float64(429) {
+			limited++
+		}
+	}
+	if limited < 40 {
+		t.Fatalf("%d of 50 unread ops refused at a burst of 5, want at least 40", limited)
+	}
+	other := dialDevice(t, addr, "alice", "y", "")
+	other.read()
+	other.send(`{"op":"unread","id":"a"}`)
+	other.expect(map[string]any{"op": "unread", "id": "a"})
+}
