@@ -37,7 +37,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if !s.sleep(ctx, cfg.DrainDelay) {
 		return s.stop()
 	}
-	s.onLoops(ctx, func(l *loop) { l.planDrain() })
 	start := time.Now()
 	tick := time.NewTicker(drainStep)
 	defer tick.Stop()
@@ -111,6 +110,13 @@ func (l *loop) planDrain() {
 
 // drainUpTo closes the sessions of the first frac of the drain order.
 func (l *loop) drainUpTo(frac float64) {
+	// Planned by the first step itself: the steps are tasks gnet may run
+	// in another order than they were posted, so a separate planning task
+	// could come after a step that then found nothing to close.
+	if !l.drainPlanned {
+		l.planDrain()
+		l.drainPlanned = true
+	}
 	n := int(frac * float64(len(l.drainOrder)))
 	if frac >= 1 {
 		n = len(l.drainOrder)

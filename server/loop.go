@@ -29,11 +29,12 @@ type loop struct {
 	sessions   []*session
 	// drainOrder is the order Shutdown closes the sessions in; drained
 	// counts those done.
-	drainOrder []*session
-	drained    int
-	hub        map[string]*localChannel
-	freeReqs   *request
-	feeding    *session // the session whose input is being fed, if any
+	drainOrder   []*session
+	drained      int
+	drainPlanned bool
+	hub          map[string]*localChannel
+	freeReqs     *request
+	feeding      *session // the session whose input is being fed, if any
 	// presenceAt (Unix ms) is when the loop next refreshes its presence.
 	presenceAt int64
 
