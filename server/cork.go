@@ -28,8 +28,12 @@ type corkPart struct {
 	off, end int
 }
 
-// maxCorkParts bounds one writev (the kernel's IOV_MAX is 1024).
+// maxCorkParts bounds one writev (the kernel's IOV_MAX is 1024). A run
+// of corkRun messages queues at most three parts each (an SSE id line, an
+// epoch event, the shared event), so one writev per run always holds it.
 const maxCorkParts = 512
+
+var _ [maxCorkParts - 3*corkRun]struct{} // compile-time: 3*corkRun <= maxCorkParts
 
 // corkRun is the most messages of one channel written to one subscriber
 // before the next subscriber gets its share. Without it, a drain of a
@@ -47,7 +51,6 @@ func (s *session) emit(b []byte) {
 	l.stats.wrote(len(b))
 	if l.cork == s {
 		l.corkParts = append(l.corkParts, corkPart{shared: b})
-		l.flushFull()
 		return
 	}
 	_, _ = s.gc.Write(b)
@@ -64,17 +67,6 @@ func (s *session) emitCopy(b []byte) {
 	off := len(l.arena)
 	l.arena = append(l.arena, b...)
 	l.corkParts = append(l.corkParts, corkPart{off: off, end: len(l.arena)})
-	l.flushFull()
-}
-
-// flushFull writes what a corked session has queued once it fills a
-// writev, and goes on corking.
-func (l *loop) flushFull() {
-	if len(l.corkParts) >= maxCorkParts {
-		s := l.cork
-		l.uncork()
-		l.cork = s
-	}
 }
 
 // uncork writes what the corked session has queued, in one writev.

@@ -160,6 +160,12 @@ func (l *loop) recoverPanic(s *session) {
 		return
 	}
 	l.feeding = nil
+	// A panic inside a coalesced delivery leaves the loop corked on one
+	// session: its queued bytes must go nowhere, never to the next
+	// session corked.
+	l.cork = nil
+	clear(l.corkParts)
+	l.corkParts, l.arena = l.corkParts[:0], l.arena[:0]
 	l.srv.stats.panics.Add(1)
 	l.srv.log.Error("panic while serving a connection", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	if s == nil || s.isGone() {
