@@ -63,9 +63,13 @@ cleanup() {
 	trap - INT TERM EXIT
 	echo >&2
 	echo "cluster: stopping" >&2
-	# Nodes first (they drain), then nginx, then Redis.
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+	# In the reverse of the start order, each waited for: nginx, then the
+	# nodes (they drain: their clients' last acks still reach Redis), then
+	# Redis.
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${PIDS[i]}" 2>/dev/null || true
+		wait "${PIDS[i]}" 2>/dev/null || true
+	done
 	if [ "${CLUSTER_KEEP:-0}" = 1 ]; then
 		echo "cluster: logs kept in $DIR" >&2
 	else
