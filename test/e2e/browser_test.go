@@ -126,69 +126,7 @@ func TestBrowserClient(t *testing.T) {
 // client's recovery. They must arrive once each.
 func TestBrowserRestart(t *testing.T) {
 	t.Parallel()
-	dir := requireBrowser(t)
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	args := []string{"-api-key", apiKey}
-	first, err := tryStartAt(addr, args)
-	if err != nil {
-		t.Fatalf("starting comet: %v\n%s", err, first.log)
-	}
-	ctl := t.TempDir()
-
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		second *server
-	)
-	done := make(chan struct{})
-	checkExit := func(name string, s *server, err error) {
-		if err != nil {
-			t.Errorf("%s server: %v\n--- log ---\n%s", name, err, s.log)
-		}
-		if log := s.log.String(); strings.Contains(log, "DATA RACE") || strings.Contains(log, "panic") {
-			t.Errorf("%s server logged a panic or a data race:\n%s", name, log)
-		}
-	}
-	defer func() {
-		close(done)
-		wg.Wait()
-		checkExit("first", first, first.stop())
-		mu.Lock()
-		defer mu.Unlock()
-		if second != nil {
-			checkExit("second", second, second.stop())
-		}
-	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if !waitForFile(done, filepath.Join(ctl, "stop")) {
-			return
-		}
-		writeControl(ctl, "stopped", first.stop())
-		if !waitForFile(done, filepath.Join(ctl, "start")) {
-			return
-		}
-		s, err := tryStartAt(addr, args)
-		if err != nil {
-			err = fmt.Errorf("%w\n%s", err, s.log)
-		} else {
-			mu.Lock()
-			second = s
-			mu.Unlock()
-		}
-		writeControl(ctl, "started", err)
-	}()
-	runBrowser(t, dir, browserEnv(t, first, "COMET_CONTROL_DIR="+ctl), "restart.mjs")
-	mu.Lock()
-	defer mu.Unlock()
-	if second == nil {
-		t.Fatal("the script finished without the server being restarted")
-	}
+	runRestarting(t, requireBrowser(t), []string{"-api-key", apiKey}, "restart.mjs")
 }
 
 // waitForFile polls for path until done is closed.
@@ -274,18 +212,23 @@ func runRestarting(t *testing.T, dir string, args []string, script string) {
 		second *server
 	)
 	done := make(chan struct{})
+	// Each server must exit cleanly and log no panic or data race.
+	checkExit := func(name string, s *server, err error) {
+		if err != nil {
+			t.Errorf("%s server: %v\n--- log ---\n%s", name, err, s.log)
+		}
+		if log := s.log.String(); strings.Contains(log, "DATA RACE") || strings.Contains(log, "panic") {
+			t.Errorf("%s server logged a panic or a data race:\n%s", name, log)
+		}
+	}
 	defer func() {
 		close(done)
 		wg.Wait()
-		if err := first.stop(); err != nil {
-			t.Errorf("first server: %v\n%s", err, first.log)
-		}
+		checkExit("first", first, first.stop())
 		mu.Lock()
 		defer mu.Unlock()
 		if second != nil {
-			if err := second.stop(); err != nil {
-				t.Errorf("second server: %v\n%s", err, second.log)
-			}
+			checkExit("second", second, second.stop())
 		}
 	}()
 	wg.Add(1)

@@ -13,8 +13,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -50,59 +48,7 @@ func TestBrowserCrossOrigin(t *testing.T) {
 // down is shown as queued and delivered once when the server is back.
 func TestBrowserOffline(t *testing.T) {
 	t.Parallel()
-	dir := requireBrowser(t)
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	args := []string{"-auth", "demo", "-api-key", apiKey}
-	first, err := tryStartAt(addr, args)
-	if err != nil {
-		t.Fatalf("starting comet: %v\n%s", err, first.log)
-	}
-	ctl := t.TempDir()
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		second *server
-	)
-	done := make(chan struct{})
-	defer func() {
-		close(done)
-		wg.Wait()
-		if err := first.stop(); err != nil {
-			t.Errorf("first server: %v\n%s", err, first.log)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if second != nil {
-			if err := second.stop(); err != nil {
-				t.Errorf("second server: %v\n%s", err, second.log)
-			}
-		}
-	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if !waitForFile(done, filepath.Join(ctl, "stop")) {
-			return
-		}
-		writeControl(ctl, "stopped", first.stop())
-		if !waitForFile(done, filepath.Join(ctl, "start")) {
-			return
-		}
-		s, err := tryStartAt(addr, args)
-		if err != nil {
-			err = fmt.Errorf("%w\n%s", err, s.log)
-		} else {
-			mu.Lock()
-			second = s
-			mu.Unlock()
-		}
-		writeControl(ctl, "started", err)
-	}()
-	runBrowser(t, dir, browserEnv(t, first, "COMET_CONTROL_DIR="+ctl), "offline.mjs")
+	runRestarting(t, requireBrowser(t), []string{"-auth", "demo", "-api-key", apiKey}, "offline.mjs")
 }
 
 // TestBrowserReload: with persist, a page reload resumes from the saved
