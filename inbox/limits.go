@@ -33,6 +33,21 @@ var idByte = func() (t [256]bool) {
 	return t
 }()
 
+// ValidKey reports whether k is an idempotency key the store takes as is:
+// at most MaxKeyBytes of the id set [A-Za-z0-9_:.@/=+#-]. Callers map
+// other keys into it (inbox/personal digests them).
+func ValidKey(k string) bool {
+	if len(k) > MaxKeyBytes {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if !idByte[k[i]] {
+			return false
+		}
+	}
+	return true
+}
+
 // checkID validates a required id.
 func checkID(arg, s string, max int) error {
 	if s == "" {

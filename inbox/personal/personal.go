@@ -205,22 +205,11 @@ func inboxKey(k string) string {
 	if k == "" {
 		return ""
 	}
-	if len(k) <= inbox.MaxKeyBytes && validKey(k) {
+	if inbox.ValidKey(k) {
 		return k
 	}
 	sum := sha256.Sum256([]byte(k))
 	return "h:" + base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-func validKey(k string) bool {
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == ':' ||
-			c == '.' || c == '@' || c == '/' || c == '=' || c == '+' || c == '#' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // Stats counts what the broker did, for metrics.
