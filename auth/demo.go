@@ -57,7 +57,7 @@ func NewDemoIssuer(c DemoConfig) (*DemoIssuer, error) {
 	if _, err := l.identity(ErrInvalid, "demo", "", nil, nil, &c.Grants); err != nil {
 		return nil, errors.New("auth: demo: bad grants: " + err.Reason)
 	}
-	if c.Secret != nil && len(c.Secret) < 32 {
+	if c.Secret != nil && len(c.Secret) < hmacMinBytes["HS256"] {
 		return nil, errors.New("auth: demo: a secret of at least 32 bytes")
 	}
 	d := &DemoIssuer{secret: append([]byte(nil), c.Secret...), ttl: cmp.Or(c.TTL, time.Hour), grants: c.Grants, now: c.Now}
