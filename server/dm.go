@@ -44,12 +44,8 @@ func (s *session) sendDM(req *codec.Request, m *protocol.ClientMessage) {
 // dmRequest checks what a dm op may be refused for before its sender is
 // known, and makes its request.
 func (s *session) dmRequest(m *protocol.ClientMessage, from publishFrom) (*request, *protocol.Error) {
-	cfg := s.loop.srv.conf()
-	if len(m.Data) > cfg.MaxMessageBytes {
-		return nil, protocol.ErrPayloadTooBig
-	}
-	if !s.bucket.take(&cfg.Config, s.loop.now()) {
-		return nil, protocol.ErrRateLimited
+	if e := s.admitPublish(len(m.Data)); e != nil {
+		return nil, e
 	}
 	r := s.newRequest(opPublish)
 	r.data, r.id, r.from, r.echo, r.idem, r.dm = m.Data, m.ID, from, m.Echo, m.Idem, true

@@ -127,7 +127,7 @@ func (s *session) inboxProceed(r *request) {
 		e = errNotYours
 	case r.inbox.op == inboxAck && s.device() == "":
 		e = errNoDevice
-	case !coalescedAck(r) && !s.bucket.take(&s.loop.srv.conf().Config, s.loop.now()):
+	case !coalescedAck(r) && s.admitPublish(0) != nil:
 		// Each op is a store read or write (bbolt has one writer for all
 		// users): one client's flood of them takes from the same bucket as
 		// its publishes. Coalesced acks need no token: one at a time per

@@ -158,16 +158,25 @@ const (
 	fromAPI                          // POST /api/publish: {"seq":N} or an error status
 )
 
+// admitPublish is the one rule for what a client sends into a channel
+// (a publish, typing, a DM): the size first, so that an oversized message
+// costs no token, then the connection's rate.
+func (s *session) admitPublish(size int) *protocol.Error {
+	cfg := &s.loop.srv.conf().Config
+	if size > cfg.MaxMessageBytes {
+		return protocol.ErrPayloadTooBig
+	}
+	if !s.bucket.take(cfg, s.loop.now()) {
+		return protocol.ErrRateLimited
+	}
+	return nil
+}
+
 // publish sends a client's message to the engine; onPublished answers.
 // WebSocket pub and POST /send share it, so both transports answer alike.
 func (s *session) publish(env *conn.Env, m *protocol.ClientMessage, from publishFrom) {
-	cfg := &s.loop.srv.conf().Config
-	if len(m.Data) > cfg.MaxMessageBytes {
-		s.publishFailed(env, m.ID, from, protocol.ErrPayloadTooBig)
-		return
-	}
-	if !s.bucket.take(cfg, s.loop.now()) {
-		s.publishFailed(env, m.ID, from, protocol.ErrRateLimited)
+	if e := s.admitPublish(len(m.Data)); e != nil {
+		s.publishFailed(env, m.ID, from, e)
 		return
 	}
 	if e := s.mayPublish(m.Channel, nil); e != nil {
@@ -184,13 +193,8 @@ func (s *session) publish(env *conn.Env, m *protocol.ClientMessage, from publish
 // request is authenticated like any other (admit), then authorized and
 // stamped in proceed.
 func (s *session) sendPublish(env *conn.Env, req *codec.Request, m *protocol.ClientMessage) {
-	cfg := &s.loop.srv.conf().Config
-	if len(m.Data) > cfg.MaxMessageBytes {
-		s.publishFailed(env, m.ID, fromSend, protocol.ErrPayloadTooBig)
-		return
-	}
-	if !s.bucket.take(cfg, s.loop.now()) {
-		s.publishFailed(env, m.ID, fromSend, protocol.ErrRateLimited)
+	if e := s.admitPublish(len(m.Data)); e != nil {
+		s.publishFailed(env, m.ID, fromSend, e)
 		return
 	}
 	r := s.newRequest(opPublish)
@@ -201,17 +205,12 @@ func (s *session) sendPublish(env *conn.Env, req *codec.Request, m *protocol.Cli
 // sendTyping is typing for POST /send: the client is known once the
 // request is admitted (proceed checks the channel like a publish).
 func (s *session) sendTyping(env *conn.Env, req *codec.Request, m *protocol.ClientMessage) {
-	cfg := s.loop.srv.conf()
-	if !s.bucket.take(&cfg.Config, s.loop.now()) {
-		s.publishFailed(env, m.ID, fromSend, protocol.ErrRateLimited)
-		return
-	}
 	data := m.Data
 	if len(data) == 0 {
 		data = typingData
 	}
-	if len(data) > cfg.MaxMessageBytes {
-		s.publishFailed(env, m.ID, fromSend, protocol.ErrPayloadTooBig)
+	if e := s.admitPublish(len(data)); e != nil {
+		s.publishFailed(env, m.ID, fromSend, e)
 		return
 	}
 	r := s.newRequest(opPublish)
@@ -224,21 +223,16 @@ func (s *session) sendTyping(env *conn.Env, req *codec.Request, m *protocol.Clie
 // live with seq 0 and stored nowhere ({"typing":true} unless data says
 // otherwise). The same permission as publishing applies.
 func (s *session) typing(env *conn.Env, m *protocol.ClientMessage) {
-	cfg := &s.loop.srv.conf().Config
 	if e := s.mayPublish(m.Channel, nil); e != nil {
 		s.replyErr(env, m.ID, e)
-		return
-	}
-	if !s.bucket.take(cfg, s.loop.now()) {
-		s.replyErr(env, m.ID, protocol.ErrRateLimited)
 		return
 	}
 	data := m.Data
 	if len(data) == 0 {
 		data = typingData
 	}
-	if len(data) > cfg.MaxMessageBytes {
-		s.replyErr(env, m.ID, protocol.ErrPayloadTooBig)
+	if e := s.admitPublish(len(data)); e != nil {
+		s.replyErr(env, m.ID, e)
 		return
 	}
 	r := s.newRequest(opPublish)
