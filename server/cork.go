@@ -95,6 +95,47 @@ func (l *loop) uncork() {
 	}
 }
 
+// shareWrites bounds one drain task's fan-out, in socket writes (a write
+// or a writev to one subscriber, a poll answered): about 16 to 100 ms of
+// a loop's time on this class of machine. A drain of a thousand messages
+// to a thousand subscribers is then many tasks, and between two of them
+// the loop reads its sockets and flushes, through EPOLLOUT, what a
+// subscriber's kernel buffer did not take; in one task it did neither for
+// seconds, and a subscriber whose buffer had filled got nothing until the
+// end (the stall issue 15 saw under load).
+const shareWrites = 16384
+
+// fanOutShare returns how many of batch's first messages one drain task
+// delivers: as many as fit in shareWrites, counted the way deliverBatch
+// writes them (a channel's run of corkRun messages is one writev per
+// subscriber), and always at least one.
+func (l *loop) fanOutShare(batch []*message) int {
+	if len(batch) <= 1 {
+		return len(batch)
+	}
+	l.batchGen++
+	writes := 0
+	for i, m := range batch {
+		cost := 1
+		if lc := l.hub[m.pub.Channel]; lc != nil {
+			if lc.batchGen != l.batchGen {
+				lc.batchGen, lc.batchAt = l.batchGen, 0
+			}
+			if lc.batchAt%corkRun == 0 { // the first of a run
+				cost = max(1, len(lc.subs))
+			} else {
+				cost = 0
+			}
+			lc.batchAt++
+		}
+		if cost > 0 && writes+cost > shareWrites && i > 0 {
+			return i
+		}
+		writes += cost
+	}
+	return len(batch)
+}
+
 // msgGroup is the messages of one channel in one drain.
 type msgGroup struct {
 	lc       *localChannel

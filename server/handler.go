@@ -166,6 +166,14 @@ func (l *loop) recoverPanic(s *session) {
 	l.cork = nil
 	clear(l.corkParts)
 	l.corkParts, l.arena = l.corkParts[:0], l.arena[:0]
+	// The rest of a drain's backlog is dropped, not retried: the message
+	// that panicked would panic again on every drain. Subscribers see the
+	// gap at the next message and resync from history.
+	if l.backlog != nil {
+		clear(l.backlog)
+		l.backlog, l.backlogAt = nil, 0
+		l.rescheduleIfPending()
+	}
 	l.srv.stats.panics.Add(1)
 	l.srv.log.Error("panic while serving a connection", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	if s == nil || s.isGone() {

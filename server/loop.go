@@ -77,6 +77,11 @@ type loop struct {
 	spare     []*message
 	reqs      *request // completed requests, newest first
 	scheduled bool
+	// backlog is a drain's messages not delivered yet (from backlogAt on):
+	// the next drain goes on with them before it takes the mailbox's.
+	// Loop goroutine only.
+	backlog   []*message
+	backlogAt int
 
 	drainTask gnet.Runnable
 	tickTask  gnet.Runnable
@@ -139,11 +144,16 @@ func (l *loop) kick() {
 	}
 }
 
-// drain completes the requests and delivers the messages in the mailbox.
+// drain completes the requests and delivers the messages in the mailbox,
+// at most one share of them per task (fanOutShare): the rest stays in the
+// backlog and the loop posts itself another drain, so that between shares
+// it reads its sockets and flushes what the kernel did not take.
 func (l *loop) drain() {
 	l.mu.Lock()
-	batch := l.msgs
-	l.msgs, l.spare = l.spare[:0], nil
+	if l.backlog == nil {
+		l.backlog, l.backlogAt = l.msgs, 0
+		l.msgs, l.spare = l.spare[:0], nil
+	}
 	reqs := l.reqs
 	l.reqs = nil
 	l.scheduled = false
@@ -158,20 +168,36 @@ func (l *loop) drain() {
 		r.next = nil
 		l.complete(r)
 	}
-	// One message at a time. The coalesced path (deliverBatch, cork.go)
-	// is not wired in: with it, TestFanOutThousandByThousand stalled a
-	// subscriber for 20 s in three of six CI runs at load 25 to 38 under
-	// -race, and the cause is not found yet (issue 15).
-	for _, m := range batch {
-		l.deliver(m)
-	}
-	l.answerReadyPolls(batch)
-	clear(batch) // drop references so history alone keeps messages alive
+	batch := l.backlog[l.backlogAt:]
+	share := batch[:l.fanOutShare(batch)]
+	l.deliverBatch(share)
+	l.answerReadyPolls(share)
+	clear(share) // drop references so history alone keeps messages alive
+	l.backlogAt += len(share)
+
 	l.mu.Lock()
-	if l.spare == nil && cap(batch) <= 4096 {
-		l.spare = batch[:0]
+	if l.backlogAt == len(l.backlog) {
+		if l.spare == nil && cap(l.backlog) <= 4096 {
+			l.spare = l.backlog[:0]
+		}
+		l.backlog, l.backlogAt = nil, 0
 	}
 	l.mu.Unlock()
+	l.rescheduleIfPending()
+}
+
+// rescheduleIfPending posts another drain if messages wait in the backlog
+// or the mailbox and none is scheduled. Loop goroutine.
+func (l *loop) rescheduleIfPending() {
+	l.mu.Lock()
+	more := (l.backlog != nil || len(l.msgs) > 0) && !l.scheduled
+	if more {
+		l.scheduled = true
+	}
+	l.mu.Unlock()
+	if more {
+		l.kick()
+	}
 }
 
 // reverse reverses a chain of requests.
