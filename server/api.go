@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -23,31 +22,6 @@ import (
 // maxAPITargets bounds the channels one API call publishes to.
 const maxAPITargets = 1000
 
-// publishRequest is the body of POST /api/publish.
-type publishRequest struct {
-	Channel  string          `json:"channel"`
-	Channels []string        `json:"channels"`
-	User     string          `json:"user"`  // that user's personal channel
-	Users    []string        `json:"users"` // each user's personal channel
-	Data     json.RawMessage `json:"data"`
-	From     *struct {
-		User   string `json:"user"`
-		Client string `json:"client"`
-	} `json:"from"` // publish on behalf of a user: deliveries carry "from"
-	IdempotencyKey string `json:"idempotency_key"`
-	// Conversation groups a publish to users in their inboxes (a group
-	// chat's id); default "system".
-	Conversation string `json:"conversation"`
-}
-
-// dmRequest is the body of POST /api/dm.
-type dmRequest struct {
-	From           string          `json:"from"`
-	To             string          `json:"to"`
-	Data           json.RawMessage `json:"data"`
-	IdempotencyKey string          `json:"idempotency_key"`
-}
-
 var (
 	errBadAPIBody = &protocol.Error{Code: 400, Reason: `body must be {"channel":string,"data":json} (or channels, user, users)`}
 	errBadDMBody  = &protocol.Error{Code: 400, Reason: `body must be {"from":user,"to":user,"data":json}`}
@@ -64,9 +38,9 @@ func (s *session) apiPublish(env *conn.Env, req *codec.Request, body []byte) {
 		s.apiError(protocol.ErrUnauthorized, []byte("WWW-Authenticate: Bearer\r\n"))
 		return
 	}
-	var p publishRequest
-	if err := json.Unmarshal(body, &p); err != nil || len(p.Data) == 0 {
-		s.apiError(errBadAPIBody, nil)
+	var p protocol.APIPublish
+	if err := s.apiLimits().ParseAPIPublish(body, &p); err != nil {
+		s.apiError(apiBodyError(err, errBadAPIBody), nil)
 		return
 	}
 	targets := append(s.loop.targets[:0], p.Channels...)
@@ -86,12 +60,12 @@ func (s *session) apiPublish(env *conn.Env, req *codec.Request, body []byte) {
 	}
 	s.loop.targets = targets
 	var from *broker.ClientInfo
-	if p.From != nil {
-		if !auth.ValidUserID(p.From.User) || (p.From.Client != "" && !auth.ValidUserID(p.From.Client)) {
+	if p.HasFrom {
+		if !auth.ValidUserID(p.FromUser) || (p.FromClient != "" && !auth.ValidUserID(p.FromClient)) {
 			s.apiError(errBadUser, nil)
 			return
 		}
-		from = &broker.ClientInfo{User: p.From.User, Client: p.From.Client}
+		from = &broker.ClientInfo{User: p.FromUser, Client: p.FromClient}
 	}
 	if p.Conversation != "" && !protocol.ValidChannel(p.Conversation) {
 		s.apiError(protocol.ErrBadConv, nil)
@@ -109,9 +83,9 @@ func (s *session) apiDM(env *conn.Env, req *codec.Request, body []byte) {
 		s.apiError(protocol.ErrUnauthorized, []byte("WWW-Authenticate: Bearer\r\n"))
 		return
 	}
-	var d dmRequest
-	if err := json.Unmarshal(body, &d); err != nil || len(d.Data) == 0 || d.From == "" || d.To == "" {
-		s.apiError(errBadDMBody, nil)
+	var d protocol.APIDM
+	if err := s.apiLimits().ParseAPIDM(body, &d); err != nil || d.From == "" || d.To == "" {
+		s.apiError(apiBodyError(err, errBadDMBody), nil)
 		return
 	}
 	from, e1 := s.personalOf(d.From)
@@ -153,8 +127,25 @@ func (s *session) personalOf(user string) (string, *protocol.Error) {
 	return ch, nil
 }
 
-// apiSubmit validates an API publish and submits it.
-func (s *session) apiSubmit(targets []string, raw []byte, from *broker.ClientInfo, key, conv string, dm bool, bad *protocol.Error) {
+// apiLimits bound the API bodies' decoding: data and ignored fields as
+// deep as a client message's, lists no longer than a call may target.
+func (s *session) apiLimits() protocol.APILimits {
+	return protocol.APILimits{MaxDepth: s.loop.srv.conf().MaxJSONDepth, MaxList: maxAPITargets}
+}
+
+// apiBodyError is the answer to a body the decoder refused: the data's
+// own error where the data was at fault, else the call's usage line.
+func apiBodyError(err error, usage *protocol.Error) *protocol.Error {
+	switch err {
+	case nil, protocol.ErrBadMessage, protocol.ErrMissingData:
+		return usage
+	}
+	return protocol.ErrorOf(err)
+}
+
+// apiSubmit validates an API publish (data already compact and checked)
+// and submits it.
+func (s *session) apiSubmit(targets []string, data []byte, from *broker.ClientInfo, key, conv string, dm bool, bad *protocol.Error) {
 	cfg := &s.loop.srv.conf().Config
 	if len(targets) == 0 || len(targets) > maxAPITargets {
 		s.apiError(bad, nil)
@@ -168,11 +159,6 @@ func (s *session) apiSubmit(targets []string, raw []byte, from *broker.ClientInf
 	}
 	if len(key) > protocol.MaxIdemBytes {
 		s.apiError(protocol.ErrorOf(protocol.ErrBadIdem), nil)
-		return
-	}
-	data, err := protocol.AppendCompactJSON(nil, raw, cfg.MaxJSONDepth)
-	if err != nil {
-		s.apiError(protocol.ErrorOf(err), nil)
 		return
 	}
 	if len(data) > cfg.MaxMessageBytes {

@@ -196,3 +196,27 @@ func TestOversizedBodyLingeringClose(t *testing.T) {
 		t.Fatalf("closed as too big %d times, want 1: %+v", n, srv.Stats())
 	}
 }
+
+// The API body is decoded strictly: a wrong type, a null data, a key in
+// another case, trailing bytes or invalid data are 400s with the usage
+// line or the data's own reason; the node goes on publishing.
+func TestAPIBodyIsStrict(t *testing.T) {
+	srv := startServer(t, Config{})
+	for _, tc := range []struct{ body, reason string }{
+		{`{"channel":"a","data":null}`, "body must be"},
+		{`{"channel":"a","Data":1}`, "body must be"},
+		{`{"channel":["a"],"data":1}`, "body must be"},
+		{`{"channel":"a","data":1} {}`, "body must be"},
+		{`{"channels":["a",2],"data":1}`, "body must be"},
+		{`{"channel":"a","data":1e400}`, "number out of range"},
+		{"{\"channel\":\"a\",\"data\":\"\xff\"}", "utf-8"},
+	} {
+		status, body := httpPublish(t, srv.Addr(), "", tc.body)
+		if status != 400 || !strings.Contains(strings.ToLower(body), strings.ToLower(tc.reason)) {
+			t.Errorf("%q: %d %s, want 400 with %q", tc.body, status, body, tc.reason)
+		}
+	}
+	if status, body := httpPublish(t, srv.Addr(), "", `{ "channel" : "a" , "data" : { "x" : [ 1 , 2 ] } }`); status != 200 {
+		t.Fatalf("a valid body after the refused ones: %d %s", status, body)
+	}
+}
