@@ -173,18 +173,6 @@ func (s *session) markReady() {
 	}
 }
 
-// answerReadyPolls answers the polls that got messages in this batch.
-func (l *loop) answerReadyPolls(batch []*message) {
-	for i, s := range l.readyPolls {
-		if s.http != nil && s.http.ready && !s.isGone() && s.State() == conn.StateParked {
-			l.wheel.Cancel(&s.timer)
-			s.answerSubscribedPoll(batch)
-		}
-		l.readyPolls[i] = nil
-	}
-	l.readyPolls = l.readyPolls[:0]
-}
-
 // finishPoll answers a parked poll with what it has (the hold ended, or
 // the node drains).
 func (s *session) finishPoll() {
@@ -196,19 +184,35 @@ func (s *session) finishPoll() {
 // positions and msgs, then leaves its channels.
 func (s *session) answerSubscribedPoll(msgs []*message) {
 	l := s.loop
-	l.pollPos = l.pollPos[:0]
-	for i := range s.subs {
-		ss := &s.subs[i]
-		l.pollPos = append(l.pollPos, pollPos{name: ss.lc.name, epoch: ss.epoch, seq: ss.seq, gap: ss.gap, missed: uint64(ss.missed)})
-	}
+	l.pollPos = s.appendSubPositions(l.pollPos[:0])
 	s.dropSubscriptions()
 	s.answerPoll(l.pollPos, msgs)
 }
 
-// answerPoll writes a poll's answer: the messages of msgs each position
-// takes next (in order, de-duplicated by seq, stopping at a gap or the
-// batch limits), the gaps, and the cursor after them.
+// appendSubPositions appends the positions of s's subscriptions: where a
+// parked poll's answer starts.
+func (s *session) appendSubPositions(dst []pollPos) []pollPos {
+	for i := range s.subs {
+		ss := &s.subs[i]
+		dst = append(dst, pollPos{name: ss.lc.name, epoch: ss.epoch, seq: ss.seq, gap: ss.gap, missed: uint64(ss.missed)})
+	}
+	return dst
+}
+
+// answerPoll writes a poll's answer (appendPollBody).
 func (s *session) answerPoll(positions []pollPos, msgs []*message) {
+	l := s.loop
+	l.body = s.appendPollBody(l.body[:0], positions, msgs)
+	s.respondJSON(200, l.body, true)
+}
+
+// appendPollBody appends a poll answer's body to dst: the messages of
+// msgs each position takes next (in order, de-duplicated by seq, stopping
+// at a gap or the batch limits), the gaps, and the cursor after them. It
+// moves positions past what it takes. What it appends depends on
+// positions, msgs, the batch limits and s's own publications only
+// (poll_share.go relies on it).
+func (s *session) appendPollBody(dst []byte, positions []pollPos, msgs []*message) []byte {
 	l, srv := s.loop, s.loop.srv
 	out := append(l.scratch[:0], `,"msgs":[`...)
 	n := 0
@@ -241,18 +245,16 @@ func (s *session) answerPoll(positions []pollPos, msgs []*message) {
 	out = appendGaps(out, positions)
 	l.scratch = out
 
-	body := append(l.body[:0], `{"cursor":"`...)
+	dst = append(dst, `{"cursor":"`...)
 	for i := range positions {
 		if i > 0 {
-			body = append(body, protocol.CursorSep)
+			dst = append(dst, protocol.CursorSep)
 		}
-		body = protocol.AppendPosition(body, positions[i].name, positions[i].epoch, positions[i].seq)
+		dst = protocol.AppendPosition(dst, positions[i].name, positions[i].epoch, positions[i].seq)
 	}
-	body = append(body, '"')
-	body = append(body, out...)
-	body = append(body, '}')
-	l.body = body
-	s.respondJSON(200, body, true)
+	dst = append(dst, '"')
+	dst = append(dst, out...)
+	return append(dst, '}')
 }
 
 func positionOf(positions []pollPos, name string) *pollPos {

@@ -94,3 +94,114 @@ func TestPollAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// parkedPolls is a loop with n keep-alive HTTP sessions, each with a
+// long-poll parked on channel "bench" at the channel's top.
+type parkedPolls struct {
+	l     *loop
+	el    *taskLoop
+	epoch string
+	seq   uint64 // the channel's top, where every poll stands
+}
+
+func newParkedPolls(tb testing.TB, n int) *parkedPolls {
+	f := newPollFixture(tb) // "bench" holds seq 1..10
+	l := f.l
+	if err := l.srv.conf().Broker.Start(l.srv); err != nil { // deliver publications to the loop
+		tb.Fatal(err)
+	}
+	el := &taskLoop{}
+	l.el = el
+	l.removeSession(f.s)
+	for i := 0; i < n; i++ {
+		s := &session{gc: &countingConn{}, loop: l}
+		s.timer.Owner = s
+		l.addSession(s)
+	}
+	_, st, err := l.srv.conf().Broker.History(context.Background(), "bench", broker.HistoryOptions{}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &parkedPolls{l: l, el: el, epoch: st.Epoch, seq: st.Top}
+	p.park(tb)
+	return p
+}
+
+// park feeds every session a long-poll from the channel's top; each
+// parks.
+func (p *parkedPolls) park(tb testing.TB) {
+	l := p.l
+	req := []byte("GET /poll?wait=25&cursor=bench~" + p.epoch + "~" + strconv.FormatUint(p.seq, 10) + " HTTP/1.1\r\nHost: comet\r\n\r\n")
+	for _, s := range l.sessions {
+		l.feeding = s
+		n := s.Feed(&l.env, s, req)
+		l.feeding = nil
+		l.flush(s)
+		if n != len(req) || s.State() != conn.StateParked {
+			tb.Fatalf("consumed %d of %d, state %v", n, len(req), s.State())
+		}
+	}
+}
+
+// publish publishes one message to the parked polls and runs the drains
+// it schedules; every poll is then answered with it.
+func (p *parkedPolls) publish(tb testing.TB) {
+	if _, err := p.l.srv.Publish("bench", []byte(`{"text":"hello, world","from":"bench"}`)); err != nil {
+		tb.Fatal(err)
+	}
+	p.seq++
+	for len(p.el.tasks) > 0 {
+		task := p.el.tasks[0]
+		p.el.tasks = append(p.el.tasks[:0], p.el.tasks[1:]...)
+		if err := task.Run(context.Background()); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// check fails unless every session got a 200 and stands ready for its
+// next request.
+func (p *parkedPolls) check(tb testing.TB) {
+	for i, s := range p.l.sessions {
+		gc := s.gc.(*countingConn)
+		if s.State() != conn.StateHead || !bytes.HasPrefix(gc.last[:gc.lastN], []byte("HTTP/1.1 200 ")) {
+			tb.Fatalf("poll %d: state %v, answer %.64q", i, s.State(), gc.last[:gc.lastN])
+		}
+		gc.lastN = 0
+	}
+}
+
+// BenchmarkPollAnswerParked measures answering n parked long-polls of one
+// channel with one message (a broadcast): "answer" times the drain that
+// answers them, "cycle" the whole poll cycle, parking included (parse,
+// history read, join, answer).
+func BenchmarkPollAnswerParked(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		for _, cycle := range []bool{false, true} {
+			name := "answer"
+			if cycle {
+				name = "cycle"
+			}
+			b.Run(name+"/polls="+strconv.Itoa(n), func(b *testing.B) {
+				p := newParkedPolls(b, n)
+				p.publish(b)
+				p.check(b)
+				p.park(b)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					p.publish(b)
+					if !cycle {
+						b.StopTimer()
+					}
+					p.check(b)
+					p.park(b)
+					if !cycle {
+						b.StartTimer()
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/poll")
+			})
+		}
+	}
+}
