@@ -150,8 +150,11 @@ func (b *Broker) Close(context.Context) error {
 	return nil
 }
 
-func (b *Broker) shardOf(name string) *shard {
-	return &b.shards[maphash.String(b.seed, name)%shardCount]
+// shardOf returns the shard of channel name, and the name's hash, which
+// also keys its Subscribe count there.
+func (b *Broker) shardOf(name string) (*shard, uint64) {
+	h := maphash.String(b.seed, name)
+	return &b.shards[h%shardCount], h
 }
 
 func (b *Broker) nowMillis() int64 { return b.cfg.Now().UnixMilli() }
@@ -162,13 +165,14 @@ func (b *Broker) Publish(_ context.Context, name string, data []byte, opts broke
 	if b.closed.Load() {
 		return broker.Position{}, broker.ErrClosed
 	}
-	sh := b.shardOf(name)
+	sh, h := b.shardOf(name)
 	now := b.nowMillis()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	ch := sh.channels[name]
+	subscribed := sh.interest.get(h) > 0
 	if opts.At != nil {
-		if sh.interest[name] > 0 {
+		if subscribed {
 			b.deliver(&broker.Publication{Channel: string([]byte(name)), Epoch: opts.At.Epoch, Seq: opts.At.Seq,
 				Time: cmp.Or(opts.Time, now), Data: data, Publisher: opts.Publisher, Conversation: opts.Conversation})
 		}
@@ -181,7 +185,7 @@ func (b *Broker) Publish(_ context.Context, name string, data []byte, opts broke
 		} else {
 			p.Channel = string([]byte(name)) // name may alias the caller's buffer
 		}
-		if sh.interest[name] > 0 {
+		if subscribed {
 			b.deliver(p)
 		}
 		return broker.Position{}, nil
@@ -227,7 +231,7 @@ func (b *Broker) Publish(_ context.Context, name string, data []byte, opts broke
 		sh.remember(name, opts.IdempotencyKey, pos, now+b.cfg.IdempotencyWindow.Milliseconds(),
 			b.cfg.MaxIdempotencyKeys/shardCount+1, &b.keys)
 	}
-	if ch.subscribed {
+	if subscribed {
 		b.deliver(p)
 	}
 	return pos, nil
@@ -249,7 +253,6 @@ func (b *Broker) newChannel(sh *shard, name string, now int64) *channel {
 		epoch:      b.boot + "." + strconv.FormatUint(n, 36),
 		created:    now,
 		lastActive: now,
-		subscribed: sh.interest[name] > 0,
 	}
 	sh.channels[ch.name] = ch
 	b.channels.Add(1)
@@ -261,7 +264,7 @@ func (b *Broker) History(_ context.Context, name string, opts broker.HistoryOpti
 	if b.closed.Load() {
 		return dst, broker.StreamState{}, broker.ErrClosed
 	}
-	sh := b.shardOf(name)
+	sh, _ := b.shardOf(name)
 	now := b.nowMillis()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -281,38 +284,26 @@ func (b *Broker) Subscribe(_ context.Context, name string) error {
 	if b.closed.Load() {
 		return broker.ErrClosed
 	}
-	sh := b.shardOf(name)
+	sh, h := b.shardOf(name)
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	n := sh.interest[name]
-	if n == 0 {
-		name = string([]byte(name)) // the key outlives the call
-	}
-	sh.interest[name] = n + 1
-	if ch := sh.channels[name]; ch != nil {
-		ch.subscribed = true
-	}
+	sh.interest.inc(h)
+	sh.mu.Unlock()
 	return nil
 }
 
 // Unsubscribe withdraws one Subscribe of channel name.
 func (b *Broker) Unsubscribe(_ context.Context, name string) error {
-	sh := b.shardOf(name)
+	sh, h := b.shardOf(name)
 	now := b.nowMillis()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	n := sh.interest[name]
-	if n <= 1 {
-		delete(sh.interest, name)
+	if sh.interest.dec(h) == 0 {
 		if ch := sh.channels[name]; ch != nil {
-			ch.subscribed = false
 			// A subscriber's position stays valid for HistoryTTL after it
 			// leaves, as after a publish: a poller comes back.
 			ch.lastActive = now
 		}
-		return nil
 	}
-	sh.interest[name] = n - 1
 	return nil
 }
 

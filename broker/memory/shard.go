@@ -16,7 +16,6 @@ type channel struct {
 	hist       history
 	ttl        int64 // Unix ms: history TTL of the latest publish
 	lastActive int64 // Unix ms: the latest publish, or the last subscriber leaving
-	subscribed bool  // the node has local interest: deliver publications
 	dead       bool  // swept: entries of the eviction queue naming it are stale
 }
 
@@ -38,7 +37,7 @@ type idemRecord struct {
 type shard struct {
 	mu       sync.Mutex
 	channels map[string]*channel
-	interest map[string]int32 // Subscribe counts, channels with a stream or not
+	interest interestCounts // Subscribe counts, channels with a stream or not
 
 	// bytes is what the shard's histories hold. The eviction queue lists
 	// their messages in publish order, so its head is the shard's oldest:
@@ -57,7 +56,6 @@ type shard struct {
 
 func (sh *shard) init() {
 	sh.channels = make(map[string]*channel)
-	sh.interest = make(map[string]int32)
 	sh.idem = make(map[idemKey]idemRecord)
 }
 

@@ -1,6 +1,9 @@
 package memory
 
-import "time"
+import (
+	"hash/maphash"
+	"time"
+)
 
 // sweepLoop sweeps one shard per SweepInterval until Close: a pass over a
 // million channels at once would hold shard locks long enough for
@@ -42,7 +45,7 @@ func (b *Broker) sweepShard(i int) {
 		// An idle channel keeps its epoch at least HistoryTTL, even when
 		// its namespace keeps messages for less: the recovery rule relies
 		// on it (protocol.Recover).
-		if !ch.subscribed && ch.hist.n == 0 && ch.lastActive < now-max(ch.ttl, minIdle) {
+		if ch.hist.n == 0 && ch.lastActive < now-max(ch.ttl, minIdle) && sh.interest.get(maphash.String(b.seed, name)) == 0 {
 			ch.dead = true
 			delete(sh.channels, name)
 			b.channels.Add(-1)
