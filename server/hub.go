@@ -1,14 +1,17 @@
 package server
 
-import "strings"
-
 // The loop's hub: for each channel with local subscribers, the list of
 // them (the fan-out that writes a message to all of them is fanout.go).
 
-// localChannel lists this loop's subscribers of one channel.
+// localChannel lists this loop's subscribers of one channel. The local
+// channel of the loop whose join made the node's interest in the channel
+// holds that interest too (interests.add), so a channel one loop serves
+// is one record, with its name stored once; other loops' local channels,
+// and this loop's when it comes back while the interest lingers, use the
+// interest through it, and of their own only the name.
 type localChannel struct {
-	name string
-	it   *interest
+	interest
+	it   *interest // the node's interest: &lc.interest, or another loop's
 	subs []localSub
 	// batchGen and batchAt group a drain's messages by channel (cork.go).
 	batchGen uint32
@@ -64,9 +67,14 @@ func (l *loop) subscribe(s *session, name string) (int, *interest, bool) {
 	lc := l.hub[name]
 	created := false
 	if lc == nil {
-		var it *interest
-		it, created = l.srv.interest.add(strings.Clone(name), l.bit)
-		lc = &localChannel{name: it.name, it: it}
+		var rec *localChannel
+		rec, created = l.srv.interest.add(name, l.bit)
+		lc = rec
+		if !created {
+			// rec may be another loop's, or this loop's that it left: a
+			// local channel of our own, sharing rec's interest and name.
+			lc = &localChannel{interest: interest{name: rec.name}, it: rec.it}
+		}
 		l.hub[lc.name] = lc
 	}
 	s.subs = append(s.subs, sessionSub{lc: lc, pos: int32(len(lc.subs))})
