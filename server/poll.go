@@ -111,6 +111,9 @@ func (s *session) onRead(r *request) {
 		l.replay = l.replay[:0]
 		return
 	}
+	if s.parkFromRead(r) {
+		return
+	}
 	// Nothing yet: join from the positions just read. A message that came
 	// in since is in the join's replay, and answers at once.
 	j := s.newRequest(opJoin)
@@ -120,6 +123,36 @@ func (s *session) onRead(r *request) {
 		s.addJoin(j, c.name, broker.Position{Epoch: s.streamEpoch(c.st), Seq: c.rec.After}, true)
 	}
 	s.submit(j)
+}
+
+// parkFromRead parks a poll that found nothing on channels this loop
+// already serves, at the positions it just read, without asking the
+// engine again. That is safe when the engine answers inline: the read
+// and this join run in one task of the loop, and the loop's local
+// channel (with its node interest, active since the join that made it)
+// stood all along, so every publication after the read reaches the
+// loop's mailbox and is delivered after this subscription is in. A
+// remote engine's read completes later, after publications the loop
+// may already have delivered: those polls join through the engine.
+func (s *session) parkFromRead(r *request) bool {
+	l := s.loop
+	if !l.srv.inline {
+		return false
+	}
+	for i := range r.chans {
+		if lc := l.hub[r.chans[i].name]; lc == nil || len(lc.subs) == 0 {
+			return false
+		}
+	}
+	for i := range r.chans {
+		c := &r.chans[i]
+		j, _, _ := l.subscribe(s, c.name) // the local channel stands: no new interest
+		ss := &s.subs[j]
+		ss.epoch, ss.seq = s.streamEpoch(c.st), c.rec.After // nothing pending: recovered, no gap
+	}
+	s.arm(phaseHold, s.http.wait)
+	l.srv.stats.pollsParked.Add(1)
+	return true
 }
 
 // streamEpoch is the epoch a cursor names for a stream: its own, or an

@@ -3,10 +3,14 @@ package server
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/comet-im/comet/broker"
+	"github.com/comet-im/comet/broker/memory"
 	"github.com/comet-im/comet/conn"
 )
 
@@ -98,33 +102,57 @@ func TestPollAllocatesNothing(t *testing.T) {
 // parkedPolls is a loop with n keep-alive HTTP sessions, each with a
 // long-poll parked on channel "bench" at the channel's top.
 type parkedPolls struct {
-	l     *loop
-	el    *taskLoop
-	epoch string
-	seq   uint64 // the channel's top, where every poll stands
+	l      *loop
+	el     *taskLoop
+	engine *countingEngine
+	epoch  string
+	seq    uint64 // the channel's top, where every poll stands
 }
 
 func newParkedPolls(tb testing.TB, n int) *parkedPolls {
-	f := newPollFixture(tb) // "bench" holds seq 1..10
-	l := f.l
-	if err := l.srv.conf().Broker.Start(l.srv); err != nil { // deliver publications to the loop
+	b, err := memory.New(memory.Config{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	engine := &countingEngine{Broker: b}
+	srv, err := New(Config{Broker: engine, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := engine.Start(srv); err != nil { // deliver publications to the loop
 		tb.Fatal(err)
 	}
 	el := &taskLoop{}
-	l.el = el
-	l.removeSession(f.s)
+	l := newLoop(srv, 0, el)
+	srv.loops.Store(&[]*loop{l})
+	for i := 1; i <= 10; i++ {
+		if _, err := srv.Publish("bench", []byte(strconv.Itoa(i))); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	for i := 0; i < n; i++ {
 		s := &session{gc: &countingConn{}, loop: l}
 		s.timer.Owner = s
 		l.addSession(s)
 	}
-	_, st, err := l.srv.conf().Broker.History(context.Background(), "bench", broker.HistoryOptions{}, nil)
+	_, st, err := b.History(context.Background(), "bench", broker.HistoryOptions{}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p := &parkedPolls{l: l, el: el, epoch: st.Epoch, seq: st.Top}
+	p := &parkedPolls{l: l, el: el, engine: engine, epoch: st.Epoch, seq: st.Top}
 	p.park(tb)
 	return p
+}
+
+// countingEngine is the memory engine (inline) counting its reads.
+type countingEngine struct {
+	*memory.Broker
+	reads atomic.Int64
+}
+
+func (e *countingEngine) History(ctx context.Context, ch string, o broker.HistoryOptions, dst []*broker.Publication) ([]*broker.Publication, broker.StreamState, error) {
+	e.reads.Add(1)
+	return e.Broker.History(ctx, ch, o, dst)
 }
 
 // park feeds every session a long-poll from the channel's top; each
@@ -202,6 +230,30 @@ func BenchmarkPollAnswerParked(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/poll")
 			})
+		}
+	}
+}
+
+// A long-poll cycle asks the engine once: a poll that finds nothing on a
+// channel its loop already serves parks at the positions it read. Only
+// the loop's first poll of the channel joins through the engine (a
+// second read, after its subscription is in). Every poll is still
+// answered with the next message.
+func TestPollParksOnOneRead(t *testing.T) {
+	const n = 50
+	p := newParkedPolls(t, n)
+	for round := 0; round < 3; round++ {
+		p.publish(t)
+		p.check(t)
+		before := p.engine.reads.Load()
+		p.park(t)
+		if reads := p.engine.reads.Load() - before; reads != n+1 {
+			t.Fatalf("round %d: %d engine reads to park %d polls, want %d", round, reads, n, n+1)
+		}
+		for i, s := range p.l.sessions {
+			if len(s.subs) != 1 || s.subs[0].seq != p.seq || s.subs[0].epoch != p.epoch || s.subs[0].gap {
+				t.Fatalf("round %d: poll %d parked at %+v, want %s %d", round, i, s.subs, p.epoch, p.seq)
+			}
 		}
 	}
 }
