@@ -127,18 +127,24 @@ const (
 	LiveGap                 // publications are missing before it: recover
 )
 
+// LiveNext reports whether the live publication (pubEpoch, pubSeq) is the
+// next one for a subscription at (epoch, seq): LiveStep's LiveDeliver on
+// the same epoch, the common case. A fan-out tests it first, inlined, for
+// every subscriber (an ephemeral publication, seq 0, is never next).
+func LiveNext(epoch string, seq uint64, pubEpoch string, pubSeq uint64) bool {
+	return pubSeq != 0 && pubSeq-1 == seq && pubEpoch == epoch
+}
+
 // LiveStep applies the rule to a live publication p for a subscription at
 // (epoch, seq). A subscription on an empty epoch takes the first
 // publication of a new stream as its next one.
 func LiveStep(epoch string, seq uint64, p *broker.Publication) Live {
-	// One epoch comparison on the common path: this runs once per
-	// delivery.
+	if LiveNext(epoch, seq, p.Epoch, p.Seq) {
+		return LiveDeliver
+	}
 	if p.Epoch == epoch {
-		switch {
-		case p.Seq <= seq:
+		if p.Seq <= seq {
 			return LiveSkip
-		case p.Seq == seq+1:
-			return LiveDeliver
 		}
 		return LiveGap
 	}
