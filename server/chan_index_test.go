@@ -8,11 +8,11 @@ import (
 	"unsafe"
 )
 
-// TestInterestShardMatchesMap drives one shard's index with random adds
+// TestChanIndexMatchesMap drives an index with random adds
 // and removes and checks it against a map after each step: every name in
 // the map is found at its record, no other is, and m holds exactly them.
-func TestInterestShardMatchesMap(t *testing.T) {
-	sh := &interestShard{seed: maphash.MakeSeed()}
+func TestChanIndexMatchesMap(t *testing.T) {
+	sh := &chanIndex{seed: maphash.MakeSeed()}
 	model := map[string]*localChannel{}
 	rng := rand.New(rand.NewPCG(1, 2))
 	check := func(step int) {
@@ -55,7 +55,7 @@ func TestInterestShardMatchesMap(t *testing.T) {
 	sh.shrink()
 	check(-1)
 	if cap(sh.m) > 64 || len(sh.idx) > 8 {
-		t.Fatalf("empty shard keeps %d records' room and %d slots", cap(sh.m), len(sh.idx))
+		t.Fatalf("emptied index keeps %d records' room and %d slots", cap(sh.m), len(sh.idx))
 	}
 }
 
