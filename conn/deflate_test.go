@@ -191,10 +191,10 @@ func deflateCases() []feedCase {
 			reason: ReasonTooBig,
 		},
 		{
-			// compressedLimit(100) is 356: decided from the header.
+			// compressedLimit(100) is 368: decided from the header.
 			name:   "compressed bytes past their cap: 1009 before the payload",
 			limits: Limits{MaxMessageBytes: 100},
-			steps:  []step{{in: frameLen(true, codec.RsvDeflate, ws.OpBinary, 357, ""), consumed: -1, need: 0}},
+			steps:  []step{{in: frameLen(true, codec.RsvDeflate, ws.OpBinary, 369, ""), consumed: -1, need: 0}},
 			out:    []string{bigClose},
 			state:  StateClosed,
 			reason: ReasonTooBig,
@@ -202,7 +202,7 @@ func deflateCases() []feedCase {
 		{
 			name:   "fragments' compressed bytes past their cap: 1009",
 			limits: Limits{MaxMessageBytes: 100},
-			steps:  once(cat(frame(false, codec.RsvDeflate, ws.OpBinary, strings.Repeat("\x00", 300)), frameLen(true, 0, ws.OpContinuation, 57, ""))),
+			steps:  once(cat(frame(false, codec.RsvDeflate, ws.OpBinary, strings.Repeat("\x00", 300)), frameLen(true, 0, ws.OpContinuation, 69, ""))),
 			out:    []string{bigClose},
 			state:  StateClosed,
 			reason: ReasonTooBig,
