@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"strconv"
+	"unsafe"
 
 	"github.com/comet-im/comet/broker"
 )
@@ -132,7 +133,15 @@ const (
 // the same epoch, the common case. A fan-out tests it first, inlined, for
 // every subscriber (an ephemeral publication, seq 0, is never next).
 func LiveNext(epoch string, seq uint64, pubEpoch string, pubSeq uint64) bool {
-	return pubSeq != 0 && pubSeq-1 == seq && pubEpoch == epoch
+	return pubSeq != 0 && pubSeq-1 == seq && sameString(pubEpoch, epoch)
+}
+
+// sameString is a == b without a call where both share their bytes, as a
+// subscription's epoch and its stream's publications do once it took one:
+// the compiler calls memequal for any string comparison, and a call on the
+// fan-out's path spills every register.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
 }
 
 // LiveStep applies the rule to a live publication p for a subscription at

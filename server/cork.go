@@ -1,9 +1,6 @@
 package server
 
-import (
-	"github.com/comet-im/comet/conn"
-	"github.com/comet-im/comet/protocol"
-)
+import "github.com/comet-im/comet/protocol"
 
 // Coalesced writes (issue 15). When several messages of one channel come
 // in one drain of the mailbox (a busy room: publishes that arrived
@@ -45,22 +42,29 @@ var _ [maxCorkParts - 3*corkRun]struct{} // compile-time: 3*corkRun <= maxCorkPa
 // times.
 const corkRun = 16
 
-// emit hands shared bytes to s's socket, or queues them while s is corked.
-func (s *session) emit(b []byte) {
-	l := s.loop
-	l.stats.wrote(len(b))
+// emit hands shared bytes to s's socket, or queues them while s is
+// corked. It takes the loop (s.loop) from its caller: the fan-out has it
+// at hand, and reading it from the session costs a cache line per
+// subscriber.
+func (l *loop) emit(s *session, b []byte) {
 	if l.cork == s {
-		l.corkParts = append(l.corkParts, corkPart{shared: b})
+		l.queue(b)
 		return
 	}
+	l.stats.wrote(len(b))
 	_, _ = s.gc.Write(b)
 }
 
+// queue adds shared bytes to the corked session's writev.
+func (l *loop) queue(b []byte) {
+	l.stats.wrote(len(b))
+	l.corkParts = append(l.corkParts, corkPart{shared: b})
+}
+
 // emitCopy is emit for bytes in loop scratch: corked, they are copied.
-func (s *session) emitCopy(b []byte) {
-	l := s.loop
+func (l *loop) emitCopy(s *session, b []byte) {
 	if l.cork != s {
-		s.emit(b)
+		l.emit(s, b)
 		return
 	}
 	l.stats.wrote(len(b))
@@ -219,7 +223,7 @@ func (l *loop) deliverMany(lc *localChannel, msgs []*message) {
 			}
 			l.uncork()
 		}
-		if !s.isGone() && s.State() != conn.StateClosed && s.gc.OutboundBuffered() > budget {
+		if s.pastBudget(budget) {
 			l.slow = append(l.slow, s)
 		}
 		// A failed write closes the connection at once (OnClose from inside
@@ -241,7 +245,7 @@ func (l *loop) offer(s *session, ss *sessionSub, m *message, written *int) bool 
 	switch {
 	case m.pub.Seq == 0: // ephemeral: live only, no position
 		if !s.own(m) {
-			s.transport().write(s, m)
+			s.transport().write(l, s, m)
 			*written++
 		}
 	case s.own(m):

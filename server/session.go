@@ -24,25 +24,30 @@ const (
 
 // session is everything the server keeps for one connection. It embeds the
 // sans-I/O protocol state and implements conn.Handler. Loop-owned.
+//
+// Field order is for the fan-out (deliver), which reads gc, subs, kind
+// and flags, then conn.Conn's deflate mode, for every subscriber: they
+// come first, in the session's first 60 bytes, where they were spread
+// over four cache lines.
 type session struct {
-	conn.Conn
-	timer    wheel.Timer[*session]
 	gc       gnet.Conn
-	loop     *loop
 	subs     []sessionSub
+	kind     kind
+	flags    sessionFlags
+	phase    timerPhase
+	inflight uint8 // async requests outstanding
+	idx      int32 // position in loop.sessions
+	conn.Conn
+	loop     *loop
 	http     *httpState // HTTP transports only: WebSockets stay small
 	who      *who       // who the client is; nil on an open node
 	admitted *ipCount   // the client address's connection count, released at close
+	timer    wheel.Timer[*session]
 	bucket   tokenBucket
 	lastRead int32  // wheel tick of the latest inbound bytes (6 years of 100 ms ticks)
 	pingAt   int32  // wheel tick the outstanding ping was sent
-	idx      int32  // position in loop.sessions
 	gen      uint32 // bumped per request and at close: stale completions are dropped
 	msgSeq   uint32 // conn.Messages when the message deadline was armed
-	inflight uint8  // async requests outstanding
-	kind     kind
-	phase    timerPhase
-	flags    sessionFlags
 }
 
 // sessionFlags are a session's booleans, packed.
@@ -266,6 +271,14 @@ func (s *session) afterFeed(before conn.State) {
 // the connection still fits.
 func (s *session) overBudget() bool {
 	return s.gc.OutboundBuffered() > s.loop.budget()
+}
+
+// pastBudget is the fan-out's budget check, after its write to s: the
+// loop's budget is read once per message, and the check is inlined into
+// the per-subscriber step. A session it names is cut off by afterDelivery
+// unless it closed meanwhile.
+func (s *session) pastBudget(budget int) bool {
+	return s.flags&flagGone == 0 && s.gc.OutboundBuffered() > budget
 }
 
 // budget is the most output a session may have queued; a fan-out reads it

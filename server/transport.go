@@ -31,8 +31,13 @@ type transport struct {
 	name      string
 	websocket bool
 	// write sends one message straight to the socket (the fan-out path:
-	// shared bytes, no copy into the loop's output buffer).
-	write func(s *session, m *message)
+	// shared bytes, no copy into the loop's output buffer); l is s.loop.
+	write func(l *loop, s *session, m *message)
+	// shared returns the bytes write sends, uncorked, to a subscriber
+	// that does not compress: the same for every subscriber, so the
+	// fan-out writes them itself (nil: write's bytes differ per
+	// subscriber).
+	shared func(m *message) []byte
 	// event appends a control event carrying json in the transport's
 	// framing (nil: the transport carries none).
 	event func(s *session, dst, json []byte) []byte
@@ -45,12 +50,12 @@ type transport struct {
 
 var transports = [kindCount]transport{
 	kindHTTP:   {name: "http"},
-	kindNative: {name: "ws", websocket: true, write: writeFrame, event: wsControl},
+	kindNative: {name: "ws", websocket: true, write: writeFrame, shared: plainFrame, event: wsControl},
 	kindEcho:   {name: "echo", websocket: true},
 	kindPoll:   {name: "poll"},
 	kindSSE: {name: "sse", write: writeSSE, event: sseControl,
 		heartbeat: []byte(": hb\n\n")},
-	kindStream: {name: "stream", write: writeChunk, event: chunkControl,
+	kindStream: {name: "stream", write: writeChunk, shared: (*message).streamChunk, event: chunkControl,
 		heartbeat: appendChunk(nil, []byte(`{"op":"hb"}`), '\n'), trailer: []byte("0\r\n\r\n")},
 	kindIframe: {name: "iframe", write: writeScript, event: scriptControl,
 		heartbeat: []byte("<!-- hb -->\n")},
@@ -59,7 +64,16 @@ var transports = [kindCount]transport{
 func (s *session) transport() *transport { return &transports[s.kind] }
 
 // writeFrame: the shared WebSocket frame, compressed where negotiated.
-func writeFrame(s *session, m *message) { s.emit(m.wsFrame(s.Deflate())) }
+func writeFrame(l *loop, s *session, m *message) {
+	b := m.frame
+	if s.Deflate() {
+		b = m.wsFrame(true)
+	}
+	l.emit(s, b)
+}
+
+// plainFrame: the shared frame of a connection that does not compress.
+func plainFrame(m *message) []byte { return m.frame }
 
 // wsControl: a text frame.
 func wsControl(_ *session, dst, json []byte) []byte {
@@ -68,12 +82,11 @@ func wsControl(_ *session, dst, json []byte) []byte {
 
 // writeSSE: the subscriber's id line (its cursor after the message), then
 // the shared event, in one writev.
-func writeSSE(s *session, m *message) {
-	l := s.loop
+func writeSSE(l *loop, s *session, m *message) {
 	l.line = s.appendSSEID(l.line[:0])
 	if l.cork == s {
-		s.emitCopy(l.line)
-		s.emit(m.sseEvent())
+		l.emitCopy(s, l.line)
+		l.emit(s, m.sseEvent())
 		return
 	}
 	l.iov[0], l.iov[1] = l.line, m.sseEvent()
@@ -90,17 +103,16 @@ func sseControl(s *session, dst, json []byte) []byte {
 }
 
 // writeChunk: the shared chunk.
-func writeChunk(s *session, m *message) { s.emit(m.streamChunk()) }
+func writeChunk(l *loop, s *session, m *message) { l.emit(s, m.streamChunk()) }
 
 // chunkControl: one chunk holding one line.
 func chunkControl(_ *session, dst, json []byte) []byte { return appendChunk(dst, json, '\n') }
 
 // writeScript: the subscriber's callback around the shared HTML-safe JSON
 // (m.json itself would let a payload end the script).
-func writeScript(s *session, m *message) {
-	l := s.loop
+func writeScript(l *loop, s *session, m *message) {
 	l.line = s.appendScript(l.line[:0], m.htmlSafe())
-	s.emitCopy(l.line)
+	l.emitCopy(s, l.line)
 }
 
 // scriptControl: a script element; json is made HTML-safe first.
@@ -164,16 +176,28 @@ func (s *session) take(ss *sessionSub, m *message) protocol.Live {
 		fallthrough
 	case protocol.LiveDeliver:
 		ss.epoch, ss.seq = m.pub.Epoch, m.pub.Seq
-		s.transport().write(s, m)
+		s.transport().write(s.loop, s, m)
 	}
 	return step
 }
 
 // own reports whether s published m without asking for it back.
 func (s *session) own(m *message) bool {
-	p := m.pub.Publisher
-	return p != nil && p.Conn != "" && s.who != nil && s.who.conn == p.Conn
+	c := publisherConn(m)
+	return c != "" && s.isFrom(c)
 }
+
+// publisherConn is the connection that published m and asked not to get
+// it back, or "".
+func publisherConn(m *message) string {
+	if p := m.pub.Publisher; p != nil {
+		return p.Conn
+	}
+	return ""
+}
+
+// isFrom reports whether s is the connection c (not "").
+func (s *session) isFrom(c string) bool { return s.who != nil && s.who.conn == c }
 
 // pass moves ss past m without writing it (its own publication): the
 // client has the message, so cursors and de-duplication go on from it.
@@ -198,5 +222,5 @@ func (s *session) tellEpoch(channel, epoch string) {
 	l := s.loop
 	l.body = protocol.AppendEpochEvent(l.body[:0], channel, epoch)
 	l.line = ev(s, l.line[:0], l.body)
-	s.emitCopy(l.line)
+	l.emitCopy(s, l.line)
 }
