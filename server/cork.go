@@ -63,11 +63,11 @@ func (l *loop) queue(b []byte) {
 
 // emitCopy is emit for bytes in loop scratch: corked, they are copied.
 func (l *loop) emitCopy(s *session, b []byte) {
+	l.stats.wrote(len(b))
 	if l.cork != s {
-		l.emit(s, b)
+		_, _ = s.gc.Write(b) // emit's, without a second call
 		return
 	}
-	l.stats.wrote(len(b))
 	off := len(l.arena)
 	l.arena = append(l.arena, b...)
 	l.corkParts = append(l.corkParts, corkPart{off: off, end: len(l.arena)})

@@ -35,7 +35,9 @@ func (l *loop) deliver(m *message) {
 		case transports[k].write != nil:
 			ss.epoch, ss.seq = f.epoch, f.seq
 			transports[k].write(l, s, m)
-			f.learn(k, m)
+			if transports[k].shared != nil {
+				f.learn(k, m)
+			}
 			written++
 		default: // a poll
 			l.offerAny(s, ss, m, &written)
@@ -78,8 +80,8 @@ func (l *loop) fanOutOf(m *message) fanOut {
 // learn keeps the shared bytes of transport k after a first write built
 // them (a lazy format is built only where a subscriber needs it).
 func (f *fanOut) learn(k kind, m *message) {
-	if sh := transports[k].shared; sh != nil && f.shared[k] == nil && !f.corked {
-		f.shared[k] = sh(m)
+	if f.shared[k] == nil && !f.corked {
+		f.shared[k] = transports[k].shared(m)
 	}
 }
 
