@@ -1,8 +1,6 @@
 package server
 
 import (
-	"context"
-
 	"github.com/comet-im/comet/broker"
 	"github.com/comet-im/comet/protocol"
 )
@@ -21,7 +19,7 @@ func (s *Server) Publish(name string, data []byte) (uint64, error) {
 	if len(compact) > s.conf().MaxMessageBytes {
 		return 0, protocol.ErrPayloadTooBig
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.conf().BrokerTimeout)
+	ctx, cancel := s.callContext() // no timer for an engine that never waits
 	defer cancel()
 	defer s.stats.endCall(opPublish, s.stats.now())
 	pos, err := s.conf().Broker.Publish(ctx, name, compact, broker.PublishOptions{})
