@@ -100,6 +100,11 @@ type Endpoint struct {
 	Proto  Proto  `json:"proto"`
 	Addr   string `json:"addr"` // host:port
 	APIKey string `json:"api_key,omitempty"`
+	// SubInURL: a Comet WebSocket subscribes in its upgrade's URL
+	// (/ws?ch=C), answered by the same sub reply, as nchan's /sub/C does:
+	// no subscribe message and no round trip after the upgrade. The floor
+	// and the baseline take {"op":"sub"} only.
+	SubInURL bool `json:"sub_in_url,omitempty"`
 }
 
 // Delivery is one message as a subscriber received it.
@@ -225,7 +230,11 @@ func (e Endpoint) Dial(ctx context.Context, ch string, opt DialOptions, onMsg fu
 	switch e.Proto {
 	case ProtoComet:
 		path = "/ws"
-		first = fmt.Appendf(nil, `{"op":"sub","ch":%q,"id":"s1"}`, ch)
+		if e.SubInURL {
+			path += "?ch=" + url.QueryEscape(ch)
+		} else {
+			first = fmt.Appendf(nil, `{"op":"sub","ch":%q,"id":"s1"}`, ch)
+		}
 	case ProtoNchan:
 		path = "/sub/" + ch
 	case ProtoCentrifugo:

@@ -143,7 +143,8 @@ func (p *Process) Start(ctx context.Context) error {
 	}
 	p.exit = make(chan error, 1)
 	go func() { p.exit <- p.cmd.Wait() }()
-	p.ep = Endpoint{Proto: p.Proto, Addr: fmt.Sprintf("127.0.0.1:%d", port), APIKey: p.Key}
+	p.ep = Endpoint{Proto: p.Proto, Addr: fmt.Sprintf("127.0.0.1:%d", port), APIKey: p.Key,
+		SubInURL: p.Proto == ProtoComet && p.HTTPTransports} // Comet itself, not the floor or the baseline
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
