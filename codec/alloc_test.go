@@ -72,6 +72,13 @@ func TestZeroAllocs(t *testing.T) {
 				t.Fatal(ok, err)
 			}
 		}},
+		{"ParseRequest+Request.QueryValue", func() {
+			if _, err := ParseRequest(poll, &r, Limits{}); err != nil {
+				t.Fatal(err)
+			}
+			_, _, _ = r.QueryValue(dst[:0], "cursor")
+			_, _, _ = r.QueryValue(dst[:0], "wait")
+		}},
 		{"ChunkedDecoder", func() {
 			var d ChunkedDecoder
 			d.Reset(1024)

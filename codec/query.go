@@ -132,3 +132,44 @@ func unhex(c byte) (byte, bool) {
 	}
 	return 0, false
 }
+
+// QueryPair is one pair of a query string, key and value still escaped;
+// both alias the request's input.
+type QueryPair struct {
+	Key, Value []byte
+}
+
+// maxKeptQueryPairs bounds the pair table a reused Request keeps.
+const maxKeptQueryPairs = 64
+
+// Query returns r's query split into its non-empty pairs, in order: the
+// query is scanned once per request however many parameters its handlers
+// look up (a poll reads five or more). Like the other fields it is valid
+// until the next ParseRequest into r.
+func (r *Request) Query() []QueryPair {
+	if !r.querySplit {
+		r.querySplit = true
+		for k, v, rest := NextQueryPair(r.RawQuery); rest != nil; k, v, rest = NextQueryPair(rest) {
+			r.query = append(r.query, QueryPair{Key: k, Value: v})
+		}
+	}
+	return r.query
+}
+
+// QueryValue is the package's QueryValue on r's query, from its pairs.
+func (r *Request) QueryValue(dst []byte, key string) (value []byte, ok bool, err error) {
+	for _, p := range r.Query() {
+		eq, err := unescapedEqual(p.Key, key)
+		if err != nil {
+			return dst, false, err
+		}
+		if eq {
+			value, err = AppendUnescape(dst, p.Value)
+			if err != nil {
+				return dst, false, err
+			}
+			return value, true, nil
+		}
+	}
+	return dst, false, nil
+}

@@ -96,3 +96,29 @@ func TestQueryValue(t *testing.T) {
 		}
 	}
 }
+
+// Request.QueryValue answers as QueryValue does, from pairs split once
+// per request; a reused Request splits the next request's query afresh.
+func TestRequestQuery(t *testing.T) {
+	var r Request
+	for _, q := range []string{"a=1&b=%32&&c", "b=x&a=%zz", "", "a=3"} {
+		head := "GET /p?" + q + " HTTP/1.1\r\nHost: x\r\n\r\n"
+		if _, err := ParseRequest([]byte(head), &r, Limits{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range []string{"a", "b", "c", "d"} {
+			want, wok, werr := QueryValue(nil, []byte(q), key)
+			got, ok, err := r.QueryValue(nil, key)
+			if string(got) != string(want) || ok != wok || err != werr {
+				t.Errorf("%q %q: %q %v %v, QueryValue %q %v %v", q, key, got, ok, err, want, wok, werr)
+			}
+		}
+		n := 0
+		for k, _, rest := NextQueryPair([]byte(q)); rest != nil && k != nil; k, _, rest = NextQueryPair(rest) {
+			n++
+		}
+		if len(r.Query()) != n {
+			t.Errorf("%q: %d pairs, want %d", q, len(r.Query()), n)
+		}
+	}
+}

@@ -44,6 +44,10 @@ type Request struct {
 	// with an Upgrade list with the token "websocket", both
 	// case-insensitive.
 	Upgrade bool
+
+	// query is RawQuery split into its pairs, by the first Query call.
+	query      []QueryPair
+	querySplit bool
 }
 
 // Limits bounds the resources one request head may use. A zero or
@@ -76,7 +80,11 @@ func (l Limits) withDefaults() (maxHead, maxHeaders, maxTarget int) {
 
 // Reset clears r for reuse, keeping the capacity of r.Headers.
 func (r *Request) Reset() {
-	*r = Request{Headers: r.Headers[:0], ContentLength: -1}
+	q := r.query[:0]
+	if cap(q) > maxKeptQueryPairs {
+		q = nil // a request with thousands of pairs: do not keep its table
+	}
+	*r = Request{Headers: r.Headers[:0], ContentLength: -1, query: q}
 }
 
 // Header returns the value of the first header field whose name equals

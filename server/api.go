@@ -294,10 +294,10 @@ func (s *session) apiPresence(env *conn.Env, req *codec.Request) {
 		return
 	}
 	l := s.loop
-	ch, hasCh, _ := codec.QueryValue(l.scratch[:0], req.RawQuery, "channel")
+	ch, hasCh, _ := req.QueryValue(l.scratch[:0], "channel")
 	channel := string(ch)
 	if !hasCh {
-		user, hasUser, _ := codec.QueryValue(l.scratch[:0], req.RawQuery, "user")
+		user, hasUser, _ := req.QueryValue(l.scratch[:0], "user")
 		if !hasUser {
 			s.apiError(&protocol.Error{Code: 400, Reason: "name a channel= or a user="}, nil)
 			return

@@ -73,13 +73,8 @@ func (s *session) requestSubTokens(req *codec.Request, r *request) error {
 	if s.loop.srv.open() {
 		return nil
 	}
-	q := req.RawQuery
-	for len(q) > 0 {
-		var k, v []byte
-		k, v, q = codec.NextQueryPair(q)
-		if k == nil {
-			break
-		}
+	for _, p := range req.Query() {
+		k, v := p.Key, p.Value
 		if string(k) != "subtoken" {
 			continue
 		}
@@ -260,7 +255,7 @@ func apiIdemKey(key string) string {
 // or "".
 func deviceParam(req *codec.Request) string {
 	var buf [auth.MaxUserIDBytes]byte
-	d, ok, _ := codec.QueryValue(buf[:0], req.RawQuery, "device")
+	d, ok, _ := req.QueryValue(buf[:0], "device")
 	if !ok || !auth.ValidUserID(string(d)) {
 		return ""
 	}

@@ -17,9 +17,9 @@ func (s *session) demoToken(env *conn.Env, req *codec.Request) {
 		s.Reject(env, 403, nil)
 		return
 	}
-	user, _, _ := codec.QueryValue(l.scratch[:0], req.RawQuery, "user")
+	user, _, _ := req.QueryValue(l.scratch[:0], "user")
 	u := string(user)
-	client, _, _ := codec.QueryValue(l.scratch[:0], req.RawQuery, "client")
+	client, _, _ := req.QueryValue(l.scratch[:0], "client")
 	c := string(client)
 	if !auth.ValidUserID(u) || (c != "" && !auth.ValidUserID(c)) {
 		s.Respond(env, 400, jsonType, s.corsHeaders(origin), protocol.AppendError(nil, "", errBadUser))

@@ -40,7 +40,7 @@ func (s *session) beginHTTP(req *codec.Request, origin string) *httpState {
 	}
 	st.keepAlive = req.KeepAlive
 	st.http10 = req.Minor == 0
-	if sid, ok, _ := codec.QueryValue(s.loop.scratch[:0], req.RawQuery, "sid"); !ok || !validSID(sid) {
+	if sid, ok, _ := req.QueryValue(s.loop.scratch[:0], "sid"); !ok || !validSID(sid) {
 		st.sid = ""
 	} else if st.sid != string(sid) {
 		st.sid = string(sid)

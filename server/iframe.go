@@ -66,12 +66,12 @@ func (s *session) iframeParams(req *codec.Request) (cb, target string, err error
 	// Copied out of scratch at once: what reads the request next (the sid
 	// in beginHTTP) reuses it.
 	l := s.loop
-	v, _, _ := codec.QueryValue(l.scratch[:0], req.RawQuery, "cb")
+	v, _, _ := req.QueryValue(l.scratch[:0], "cb")
 	if !validCallback(v) {
 		return "", "", protocol.ErrBadCallback
 	}
 	cb = string(v)
-	v, found, _ := codec.QueryValue(l.scratch[:0], req.RawQuery, "origin")
+	v, found, _ := req.QueryValue(l.scratch[:0], "origin")
 	if found && (!validOrigin(v) || !l.srv.originAllowed(v)) {
 		return "", "", protocol.ErrBadOrigin
 	}

@@ -31,8 +31,7 @@ func (s *session) apiInbox(env *conn.Env, req *codec.Request) {
 		return
 	}
 	l := s.loop
-	q := req.RawQuery
-	user, _, _ := codec.QueryValue(l.scratch[:0], q, "user")
+	user, _, _ := req.QueryValue(l.scratch[:0], "user")
 	u := string(user)
 	if !auth.ValidUserID(u) {
 		s.apiError(errBadUser, nil)
@@ -44,11 +43,11 @@ func (s *session) apiInbox(env *conn.Env, req *codec.Request) {
 	var args func(*inboxCall)
 	switch {
 	case path == "/api/inbox" && method == "GET":
-		after, _, _ := codec.QueryValue(nil, q, "after")
+		after, _, _ := req.QueryValue(nil, "after")
 		op, args = inboxAPIState, func(c *inboxCall) { c.conv = string(after) }
 	case path == "/api/inbox/entries" && method == "GET":
-		after, e1 := queryUint(q, "after", 0)
-		limit, e2 := queryUint(q, "limit", 100)
+		after, e1 := queryUint(req, "after", 0)
+		limit, e2 := queryUint(req, "limit", 100)
 		if e1 != nil || e2 != nil || limit == 0 || limit > maxAPIEntries {
 			s.apiError(&protocol.Error{Code: 400, Reason: "after and limit (1 to 1000) are integers"}, nil)
 			return
@@ -57,7 +56,7 @@ func (s *session) apiInbox(env *conn.Env, req *codec.Request) {
 	case path == "/api/inbox" && method == "DELETE":
 		op, args = inboxAPIDelete, func(*inboxCall) {}
 	case path == "/api/inbox/device" && method == "DELETE":
-		d, _, _ := codec.QueryValue(nil, q, "device")
+		d, _, _ := req.QueryValue(nil, "device")
 		if device = string(d); !auth.ValidUserID(device) {
 			s.apiError(errNoDevice, nil)
 			return
@@ -78,8 +77,8 @@ func (s *session) apiInbox(env *conn.Env, req *codec.Request) {
 }
 
 // queryUint reads an optional decimal parameter.
-func queryUint(q []byte, key string, def uint64) (uint64, error) {
-	v, ok, err := codec.QueryValue(nil, q, key)
+func queryUint(req *codec.Request, key string, def uint64) (uint64, error) {
+	v, ok, err := req.QueryValue(nil, key)
 	if err != nil || !ok {
 		return def, err
 	}

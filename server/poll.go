@@ -350,7 +350,7 @@ const maxWaitSeconds = 1 << 20
 // pollWait returns the hold time a poll asks for, capped by PollHold.
 func (s *session) pollWait(req *codec.Request) (time.Duration, error) {
 	cfg := &s.loop.srv.conf().Config
-	v, ok, err := codec.QueryValue(s.loop.scratch[:0], req.RawQuery, "wait")
+	v, ok, err := req.QueryValue(s.loop.scratch[:0], "wait")
 	if err != nil {
 		return 0, err
 	}

@@ -14,7 +14,7 @@ import (
 // authenticated client always has its personal channel).
 func (s *session) requestPositions(req *codec.Request, lastEventID []byte) ([]protocol.Requested, error) {
 	l := s.loop
-	positions, err := parsePositions(l.positions[:0], req.RawQuery, lastEventID, l.srv.conf().MaxSubscriptions)
+	positions, err := parsePositions(l.positions[:0], req, lastEventID, l.srv.conf().MaxSubscriptions)
 	l.positions = positions
 	if err == nil && len(positions) == 0 && l.srv.open() {
 		err = protocol.ErrNoChannels
@@ -24,19 +24,14 @@ func (s *session) requestPositions(req *codec.Request, lastEventID []byte) ([]pr
 
 // parsePositions parses the positions of a request's query and
 // Last-Event-ID, at most limit of them.
-func parsePositions(dst []protocol.Requested, rawQuery, lastEventID []byte, limit int) ([]protocol.Requested, error) {
+func parsePositions(dst []protocol.Requested, req *codec.Request, lastEventID []byte, limit int) ([]protocol.Requested, error) {
 	dst, err := protocol.AddCursor(dst, lastEventID, limit)
 	if err != nil {
 		return dst, err
 	}
 	for _, key := range []string{"cursor", "ch"} {
-		q := rawQuery
-		for len(q) > 0 {
-			var k, v []byte
-			k, v, q = codec.NextQueryPair(q)
-			if k == nil {
-				break
-			}
+		for _, p := range req.Query() {
+			k, v := p.Key, p.Value
 			if string(k) != key {
 				continue
 			}

@@ -3,6 +3,7 @@ package server
 import (
 	"testing"
 
+	"github.com/comet-im/comet/codec"
 	"github.com/comet-im/comet/protocol"
 )
 
@@ -34,7 +35,7 @@ func TestParsePositions(t *testing.T) {
 		if limit == 0 {
 			limit = 3
 		}
-		got, err := parsePositions(nil, []byte(tc.query), []byte(tc.lastEventID), limit)
+		got, err := parsePositions(nil, &codec.Request{RawQuery: []byte(tc.query)}, []byte(tc.lastEventID), limit)
 		if (err != nil) != tc.err {
 			t.Errorf("%q: err %v, want error %v", tc.query, err, tc.err)
 			continue
@@ -62,7 +63,7 @@ func FuzzParsePositions(f *testing.F) {
 	f.Add("ch=%zz&ch=a~~", "")
 	f.Add("cursor=!!~~!&ch=+", "~")
 	f.Fuzz(func(t *testing.T, query, lastEventID string) {
-		got, err := parsePositions(nil, []byte(query), []byte(lastEventID), 4)
+		got, err := parsePositions(nil, &codec.Request{RawQuery: []byte(query)}, []byte(lastEventID), 4)
 		if len(got) > 4 {
 			t.Fatalf("%d positions over the limit", len(got))
 		}

@@ -107,7 +107,7 @@ func (s *session) upgrade(env *conn.Env, req *codec.Request, k kind) {
 		// Channels to join at connect, with positions, as HTTP transports
 		// name them (?cursor=, ?ch=); the personal channel is added.
 		l := s.loop
-		positions, err := parsePositions(l.positions[:0], req.RawQuery, nil, srv.conf().MaxSubscriptions)
+		positions, err := parsePositions(l.positions[:0], req, nil, srv.conf().MaxSubscriptions)
 		l.positions = positions
 		if err != nil {
 			s.Reject(env, 400, nil)
