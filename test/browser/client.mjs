@@ -60,7 +60,10 @@ run('client', async (state) => {
 
   await step('watchdog: a silent WebSocket is replaced, the messages sent meanwhile recovered', async () => {
     const ch = `room:${uniqueRoom('wd')}`;
-    await d.page.evaluate((ch) => window.mk('wd', { transport: 'websocket', pingInterval: 400, pongTimeout: 400, initialDelay: 200 }, ch), ch);
+    // A pong timeout well above a loaded machine's pauses (two CPU burners
+    // and the rest of make test held Chromium's pongs past 400 ms), still
+    // far below the offline wait below.
+    await d.page.evaluate((ch) => window.mk('wd', { transport: 'websocket', pingInterval: 400, pongTimeout: 1500, initialDelay: 200 }, ch), ch);
     await waitState(d, 'wd', "c.state === 'connected' && c.position(" + JSON.stringify(ch) + ') !== null', 'subscribed');
     for (let i = 1; i <= 2; i++) await publish(ch, `live ${i}`);
     await waitGot(d, 'wd', 2);
@@ -68,16 +71,18 @@ run('client', async (state) => {
     // close, no error. Only the watchdog can tell.
     await d.ctx.setOffline(true);
     for (let i = 1; i <= 3; i++) await publish(ch, `away ${i}`);
-    await waitState(d, 'wd', "c.state !== 'connected'", 'the watchdog fires', 5000);
+    await waitState(d, 'wd', "c.state !== 'connected'", 'the watchdog fires', 15000);
     await d.ctx.setOffline(false);
     await waitGot(d, 'wd', 5);
     await sleep(200);
     const t = await trace(d, 'wd');
     assert.deepEqual(t.got, ['live 1', 'live 2', 'away 1', 'away 2', 'away 3']);
     const disc = t.events.filter((e) => e.ev === 'disconnected');
-    assert.match(disc[0].reason, /heartbeat/, JSON.stringify(disc));
+    assert.ok(disc.length >= 1 && disc.every((e) => /heartbeat/.test(e.reason)), JSON.stringify(disc));
+    // One replacement at least (more if a loaded machine delayed a pong
+    // while online too), every one of them recovered.
     const subs = t.events.filter((e) => e.ev === 'subscribed');
-    assert.deepEqual(subs.map((s) => s.recovered), [true, true]);
+    assert.ok(subs.length >= 2 && subs.every((s) => s.recovered === true), JSON.stringify(subs));
     assert.deepEqual(t.events.filter((e) => e.ev === 'gap' || e.ev === 'error'), []);
     await d.page.evaluate(() => window.clients.wd.close());
   });
