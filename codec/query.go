@@ -137,6 +137,8 @@ func unhex(c byte) (byte, bool) {
 // both alias the request's input.
 type QueryPair struct {
 	Key, Value []byte
+	// plainKey: Key holds no escape ('%' or '+'), so it compares as is.
+	plainKey bool
 }
 
 // maxKeptQueryPairs bounds the pair table a reused Request keeps.
@@ -150,7 +152,7 @@ func (r *Request) Query() []QueryPair {
 	if !r.querySplit {
 		r.querySplit = true
 		for k, v, rest := NextQueryPair(r.RawQuery); rest != nil; k, v, rest = NextQueryPair(rest) {
-			r.query = append(r.query, QueryPair{Key: k, Value: v})
+			r.query = append(r.query, QueryPair{Key: k, Value: v, plainKey: !hasEscape(k)})
 		}
 	}
 	return r.query
@@ -159,11 +161,16 @@ func (r *Request) Query() []QueryPair {
 // QueryValue is the package's QueryValue on r's query, from its pairs.
 func (r *Request) QueryValue(dst []byte, key string) (value []byte, ok bool, err error) {
 	for _, p := range r.Query() {
-		eq, err := unescapedEqual(p.Key, key)
-		if err != nil {
-			return dst, false, err
+		eq := p.plainKey && string(p.Key) == key
+		if !p.plainKey {
+			if eq, err = unescapedEqual(p.Key, key); err != nil {
+				return dst, false, err
+			}
 		}
 		if eq {
+			if !hasEscape(p.Value) {
+				return append(dst, p.Value...), true, nil
+			}
 			value, err = AppendUnescape(dst, p.Value)
 			if err != nil {
 				return dst, false, err
@@ -172,4 +179,14 @@ func (r *Request) QueryValue(dst []byte, key string) (value []byte, ok bool, err
 		}
 	}
 	return dst, false, nil
+}
+
+// hasEscape reports whether b holds a byte that unescapes to another.
+func hasEscape(b []byte) bool {
+	for _, c := range b {
+		if c == '%' || c == '+' {
+			return true
+		}
+	}
+	return false
 }

@@ -101,12 +101,12 @@ func TestQueryValue(t *testing.T) {
 // per request; a reused Request splits the next request's query afresh.
 func TestRequestQuery(t *testing.T) {
 	var r Request
-	for _, q := range []string{"a=1&b=%32&&c", "b=x&a=%zz", "", "a=3"} {
+	for _, q := range []string{"a=1&b=%32&&c", "b=x&a=%zz", "", "a=3", "%61=4&a+b=5&c=x+y", "%zz=1&a=2"} {
 		head := "GET /p?" + q + " HTTP/1.1\r\nHost: x\r\n\r\n"
 		if _, err := ParseRequest([]byte(head), &r, Limits{}); err != nil {
 			t.Fatal(err)
 		}
-		for _, key := range []string{"a", "b", "c", "d"} {
+		for _, key := range []string{"a", "b", "c", "d", "a b"} {
 			want, wok, werr := QueryValue(nil, []byte(q), key)
 			got, ok, err := r.QueryValue(nil, key)
 			if string(got) != string(want) || ok != wok || err != werr {
