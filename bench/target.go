@@ -77,6 +77,9 @@ type Process struct {
 	Env []string
 	// HTTPTransports says the server also serves Comet's /sse and /poll.
 	HTTPTransports bool
+	// SubInURL says the server subscribes a WebSocket from its upgrade's
+	// URL (Endpoint.SubInURL): Comet does, the floor and the baseline not.
+	SubInURL bool
 
 	cmd  *exec.Cmd
 	dir  string
@@ -143,8 +146,7 @@ func (p *Process) Start(ctx context.Context) error {
 	}
 	p.exit = make(chan error, 1)
 	go func() { p.exit <- p.cmd.Wait() }()
-	p.ep = Endpoint{Proto: p.Proto, Addr: fmt.Sprintf("127.0.0.1:%d", port), APIKey: p.Key,
-		SubInURL: p.Proto == ProtoComet && p.HTTPTransports} // Comet itself, not the floor or the baseline
+	p.ep = Endpoint{Proto: p.Proto, Addr: fmt.Sprintf("127.0.0.1:%d", port), APIKey: p.Key, SubInURL: p.SubInURL}
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -217,7 +219,7 @@ type TargetOptions struct {
 
 // CometTarget runs bin/comet.
 func CometTarget(o TargetOptions) *Process {
-	return &Process{Label: "comet", Proto: ProtoComet, Key: o.APIKey, CPUs: o.CPUs, HTTPTransports: true,
+	return &Process{Label: "comet", Proto: ProtoComet, Key: o.APIKey, CPUs: o.CPUs, HTTPTransports: true, SubInURL: true,
 		Args: func(port int, _ string) []string {
 			// Every load client shares one loopback address: no per-address cap.
 			a := []string{o.CometBin, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-api-key", o.APIKey,
