@@ -47,7 +47,7 @@ type APILimits struct {
 // names, user ids, sizes) the server checks.
 func (l APILimits) ParseAPIPublish(b []byte, p *APIPublish) error {
 	*p = APIPublish{}
-	d := apiDecoder{s: jsonScanner{src: b}, depth: clampDepth(l.MaxDepth), maxList: l.MaxList}
+	d := l.decoder(b)
 	err := d.object(publishKeys, func(key, i int) (int, error) {
 		switch key {
 		case 0:
@@ -89,7 +89,7 @@ func (l APILimits) ParseAPIPublish(b []byte, p *APIPublish) error {
 // to and idempotency_key strings, data present.
 func (l APILimits) ParseAPIDM(b []byte, m *APIDM) error {
 	*m = APIDM{}
-	d := apiDecoder{s: jsonScanner{src: b}, depth: clampDepth(l.MaxDepth), maxList: l.MaxList}
+	d := l.decoder(b)
 	err := d.object(dmKeys, func(key, i int) (int, error) {
 		switch key {
 		case 0:
@@ -113,6 +113,11 @@ var (
 	fromKeys    = []string{"user", "client"}
 	dmKeys      = []string{"from", "to", "data", "idempotency_key"}
 )
+
+// decoder returns a decoder of body b under l.
+func (l APILimits) decoder(b []byte) apiDecoder {
+	return apiDecoder{s: jsonScanner{src: b}, depth: clampDepth(l.MaxDepth), maxList: l.MaxList}
+}
 
 // apiDecoder walks one API body.
 type apiDecoder struct {

@@ -210,10 +210,13 @@ func TestAPIBodyIsStrict(t *testing.T) {
 		{`{"channels":["a",2],"data":1}`, "body must be"},
 		{`{"channel":"a","data":1e400}`, "number out of range"},
 		{"{\"channel\":\"a\",\"data\":\"\xff\"}", "utf-8"},
+		// One list past the 1,000 targets a call may name: refused while
+		// decoding, before any name is checked or kept.
+		{`{"channels":["a"` + strings.Repeat(`,"a"`, maxAPITargets) + `],"data":1}`, "body must be"},
 	} {
 		status, body := httpPublish(t, srv.Addr(), "", tc.body)
 		if status != 400 || !strings.Contains(strings.ToLower(body), strings.ToLower(tc.reason)) {
-			t.Errorf("%q: %d %s, want 400 with %q", tc.body, status, body, tc.reason)
+			t.Errorf("%.80q: %d %s, want 400 with %q", tc.body, status, body, tc.reason)
 		}
 	}
 	if status, body := httpPublish(t, srv.Addr(), "", `{ "channel" : "a" , "data" : { "x" : [ 1 , 2 ] } }`); status != 200 {
