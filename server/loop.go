@@ -65,6 +65,7 @@ type loop struct {
 	replayOverflow bool       // the join held more live messages than it could keep
 
 	readyPolls []*session // parked polls a drain found messages for
+	pollShare  pollShare  // the bodies those polls share (poll_share.go)
 	gaps       []gapAt    // subscriptions that saw a gap during a delivery
 	slow       []*session // sessions over budget found during a delivery
 	throttled  []*session // sessions whose input waits for their output to drain

@@ -2,7 +2,6 @@ package server
 
 import (
 	"hash/maphash"
-	"sync"
 
 	"github.com/comet-im/comet/conn"
 )
@@ -39,11 +38,6 @@ type pollGroup struct {
 // poll with positions no group has yet is built alone, as if unshared.
 const maxShareBytes = 1 << 20
 
-// pollShares keeps a pollShare per drain in use, so that answering
-// allocates nothing in steady state. (A pollShare field in loop would do
-// the same without a pool.)
-var pollShares = sync.Pool{New: func() any { return &pollShare{byHash: make(map[uint64]int32)} }}
-
 // shareSeed seeds the key hashes; collisions are resolved by comparing
 // keys, so its only job is to spread them.
 var shareSeed = maphash.MakeSeed()
@@ -54,7 +48,14 @@ func (l *loop) answerReadyPolls(batch []*message) {
 	if len(l.readyPolls) == 0 {
 		return
 	}
-	sh := pollShares.Get().(*pollShare)
+	// The loop's own, so nothing is allocated in steady state; reset on
+	// the way in too, since a panic while answering would leave the last
+	// drain's bodies in it.
+	sh := &l.pollShare
+	if sh.byHash == nil {
+		sh.byHash = make(map[uint64]int32)
+	}
+	sh.reset()
 	sh.last = -1
 	for i, s := range l.readyPolls {
 		if s.http != nil && s.http.ready && !s.isGone() && s.State() == conn.StateParked {
@@ -65,7 +66,6 @@ func (l *loop) answerReadyPolls(batch []*message) {
 	}
 	l.readyPolls = l.readyPolls[:0]
 	sh.reset()
-	pollShares.Put(sh)
 }
 
 // answerReadyPoll answers parked poll s woken by batch: with its group's
