@@ -78,7 +78,9 @@ run('client', async (state) => {
     const t = await trace(d, 'wd');
     assert.deepEqual(t.got, ['live 1', 'live 2', 'away 1', 'away 2', 'away 3']);
     const disc = t.events.filter((e) => e.ev === 'disconnected');
-    assert.ok(disc.length >= 1 && disc.every((e) => /heartbeat/.test(e.reason)), JSON.stringify(disc));
+    // The watchdog ends the silent socket; a reconnect tried while still
+    // offline may then be lost (1006) before the one that recovers.
+    assert.ok(disc.length >= 1 && /heartbeat/.test(disc[0].reason) && disc.every((e) => e.willReconnect), JSON.stringify(disc));
     // One replacement at least (more if a loaded machine delayed a pong
     // while online too), every one of them recovered.
     const subs = t.events.filter((e) => e.ev === 'subscribed');
