@@ -275,21 +275,49 @@ func liveHeap(t *testing.T, admin string) int64 {
 	})
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	resp, err = client.Get("http://" + admin + "/metrics")
+	if v, ok := adminMetrics(t, admin)["go_memstats_heap_alloc_bytes"]; ok {
+		return int64(v)
+	}
+	t.Fatal("no go_memstats_heap_alloc_bytes in the admin listener's metrics")
+	return 0
+}
+
+// adminMetrics returns the node's Prometheus samples by name, a labelled
+// family's samples summed.
+func adminMetrics(t *testing.T, admin string) map[string]float64 {
+	t.Helper()
+	client := &http.Client{Timeout: time.Minute}
+	resp, err := client.Get("http://" + admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	samples := map[string]float64{}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "go_memstats_heap_alloc_bytes "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("go_memstats_heap_alloc_bytes %q: %v", v, err)
-			}
-			return int64(f)
+		name, v, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(name, "#") {
+			continue
+		}
+		if family, _, labelled := strings.Cut(name, "{"); labelled {
+			name = family // labelled samples are summed
+		}
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			samples[name] += f
 		}
 	}
-	t.Fatalf("no go_memstats_heap_alloc_bytes in the admin listener's metrics:\n%s", b)
-	return 0
+	return samples
+}
+
+// memoryReport says where a node's memory is, for a failure message.
+func memoryReport(t *testing.T, s *server, admin string) string {
+	t.Helper()
+	m := adminMetrics(t, admin)
+	mb := func(name string) string {
+		return fmt.Sprintf("%s %.1f MB", strings.TrimPrefix(name, "go_memstats_"), m[name]/(1<<20))
+	}
+	return fmt.Sprintf("RSS %.1f MB; %s; %s; %s; %s; %s; %s; gc cycles %v; connections open %v", float64(s.rss(t))/(1<<20),
+		mb("go_memstats_heap_alloc_bytes"), mb("go_memstats_heap_inuse_bytes"), mb("go_memstats_heap_idle_bytes"),
+		mb("go_memstats_heap_released_bytes"), mb("go_memstats_stack_inuse_bytes"), mb("go_memstats_sys_bytes"),
+		m["go_gc_duration_seconds_count"], m["comet_connections"])
 }
