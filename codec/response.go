@@ -3,7 +3,6 @@ package codec
 import (
 	"bytes"
 	"strconv"
-	"strings"
 )
 
 // StatusText returns the reason phrase for the status codes Comet sends
@@ -88,17 +87,16 @@ func AppendHeaderInt(dst []byte, name string, v int64) []byte {
 	return append(dst, "\r\n"...)
 }
 
-// appendNoNewline appends s with CR and LF replaced by SP.
+// appendNoNewline appends s with CR and LF replaced by SP. It copies
+// first and mends after: one pass over short values, without building the
+// byte set strings.ContainsAny builds per call.
 func appendNoNewline(dst []byte, s string) []byte {
-	if !strings.ContainsAny(s, "\r\n") {
-		return append(dst, s...)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+	start := len(dst)
+	dst = append(dst, s...)
+	for i, c := range dst[start:] {
 		if c == '\r' || c == '\n' {
-			c = ' '
+			dst[start+i] = ' '
 		}
-		dst = append(dst, c)
 	}
 	return dst
 }
@@ -127,10 +125,12 @@ func AppendResponse(dst []byte, code int, contentType string, extra []byte, body
 func AppendResponseHead(dst []byte, code int, contentType string, extra []byte, contentLength int, keepAlive bool) []byte {
 	dst = AppendStatusLine(dst, code)
 	if contentType != "" {
-		dst = AppendHeader(dst, "Content-Type", contentType)
+		dst = append(dst, "Content-Type: "...)
+		dst = append(appendNoNewline(dst, contentType), "\r\n"...)
 	}
 	if hasContent(code) {
-		dst = AppendHeaderInt(dst, "Content-Length", int64(contentLength))
+		dst = append(dst, "Content-Length: "...)
+		dst = append(strconv.AppendInt(dst, int64(contentLength), 10), "\r\n"...)
 	}
 	if !keepAlive {
 		dst = append(dst, "Connection: close\r\n"...)

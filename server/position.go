@@ -35,7 +35,7 @@ func parsePositions(dst []protocol.Requested, req *codec.Request, lastEventID []
 			if string(k) != key {
 				continue
 			}
-			if bytes.ContainsAny(v, "%+") {
+			if bytes.IndexByte(v, '%') >= 0 || bytes.IndexByte(v, '+') >= 0 {
 				// Rare: clients need not escape channel names. The copy
 				// outlives the next parameter's unescaping.
 				if v, err = codec.AppendUnescape(nil, v); err != nil {

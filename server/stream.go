@@ -73,6 +73,9 @@ func (s *session) onStreamJoined(r *request) {
 		c.held = held
 		_ = j
 	}
+	// Counted before the open leaves: a client that saw its open and then
+	// reads the metrics finds its stream counted.
+	l.srv.stats.streams.Add(1)
 	env.Out = s.appendStreamHead(env.Out)
 	env.Out = s.appendOpen(env.Out)
 	l.flush(s)
@@ -89,7 +92,6 @@ func (s *session) onStreamJoined(r *request) {
 		return
 	}
 	s.arm(phasePing, l.srv.conf().StreamHeartbeat)
-	l.srv.stats.streams.Add(1)
 }
 
 // appendStreamHead appends the response head of s's stream.
