@@ -85,8 +85,10 @@ type request struct {
 	// The client's user and device, for the inbox (opInbox; opRead and
 	// opJoin of a personal channel).
 	user, device string
-	// opInbox
-	inbox inboxCall
+	// opInbox: made on a request's first inbox call and kept with it (a
+	// value would make every request, a short poll's too, half a KiB
+	// larger to clear).
+	inbox *inboxCall
 }
 
 // chanRead is the reading of one channel: where the client stands, and
@@ -120,7 +122,9 @@ func (r *request) reset() {
 	clear(r.present)
 	clear(r.targets)
 	clear(r.results)
-	r.inbox.reset()
+	if r.inbox != nil {
+		r.inbox.reset()
+	}
 	*r = request{inbox: r.inbox, chans: r.chans[:0], subTokens: r.subTokens[:0],
 		rawSubTokens: r.rawSubTokens[:0], present: r.present[:0],
 		targets: r.targets[:0], results: r.results[:0]}
@@ -150,6 +154,9 @@ func (s *session) newRequest(o op) *request {
 		r = &request{}
 	}
 	r.s, r.gen, r.op = s, s.gen, o
+	if o == opInbox && r.inbox == nil {
+		r.inbox = new(inboxCall)
+	}
 	return r
 }
 

@@ -95,7 +95,7 @@ func (s *session) device() string {
 func (s *session) inboxRequest(m *protocol.ClientMessage, from publishFrom) *request {
 	r := s.newRequest(opInbox)
 	r.id, r.from, r.channel = m.ID, from, m.Channel
-	c := &r.inbox
+	c := r.inbox
 	switch m.Op {
 	case protocol.OpAck:
 		c.op, c.seq = inboxAck, m.Seq
@@ -163,7 +163,7 @@ func (s *session) submitInbox(op inboxOp, user, device, id string, from publishF
 	r := s.newRequest(opInbox)
 	r.user, r.device, r.id, r.from = user, device, id, from
 	r.inbox.op = op
-	args(&r.inbox)
+	args(r.inbox)
 	s.submit(r)
 }
 
@@ -182,7 +182,7 @@ func (s *session) inboxFailed(env *conn.Env, id string, from publishFrom, e *pro
 // runInbox does r's inbox call, on a worker.
 func (r *request) runInbox(ctx context.Context, srv *Server) {
 	in := srv.conf().Inbox
-	c := &r.inbox
+	c := r.inbox
 	var err error
 	switch c.op {
 	case inboxAck:
@@ -250,7 +250,7 @@ func (srv *Server) announceRead(ctx context.Context, user, conn string, m *inbox
 
 // onInbox answers an inbox call.
 func (s *session) onInbox(r *request) {
-	c := &r.inbox
+	c := r.inbox
 	if c.op == inboxAck && r.id == "" && r.from == fromWebSocket {
 		s.flags &^= flagAcking
 		if r.err == nil && s.who != nil && s.who.ackNext > c.dev.Acked {

@@ -87,7 +87,7 @@ func queryUint(req *codec.Request, key string, def uint64) (uint64, error) {
 
 // onInboxAPI answers an inbox API call.
 func (s *session) onInboxAPI(r *request) {
-	c := &r.inbox
+	c := r.inbox
 	b := append(s.scratch(), `{"user":`...)
 	b = protocol.AppendJSONString(b, r.user)
 	switch c.op {
