@@ -27,13 +27,15 @@ func (l *loop) deliver(m *message) {
 			l.offerAny(s, ss, m, &written)
 		case f.shared[k] != nil && !s.Deflate():
 			// What the transport's write would send, without its calls.
-			ss.epoch, ss.seq = f.epoch, f.seq
+			// next found the epoch the same: only the seq moves (a
+			// string store is two words and a write barrier check).
+			ss.seq = f.seq
 			b := f.shared[k]
 			l.stats.wrote(len(b))
 			_, _ = s.gc.Write(b)
 			written++
 		case transports[k].write != nil:
-			ss.epoch, ss.seq = f.epoch, f.seq
+			ss.seq = f.seq
 			transports[k].write(l, s, m)
 			if transports[k].shared != nil {
 				f.learn(k, m)
