@@ -205,21 +205,24 @@ func freePort() (int, error) {
 
 // TargetOptions are the knobs shared by the built-in targets.
 type TargetOptions struct {
-	CometBin      string // path to bin/comet
-	Self          string // path to cometbench (runs serve-baseline)
-	CentrifugoBin string
-	NginxBin      string
-	APIKey        string
-	CPUs          string // taskset list for the server, "" = no pinning
-	Workers       int    // event loops / worker processes, 0 = NumCPU
-	HistorySize   int
+	CometBin string // path to bin/comet
+	// CometSubMessage makes Comet's WebSockets subscribe with a message
+	// after the upgrade, not in its URL: for binaries from before /ws?ch=.
+	CometSubMessage bool
+	Self            string // path to cometbench (runs serve-baseline)
+	CentrifugoBin   string
+	NginxBin        string
+	APIKey          string
+	CPUs            string // taskset list for the server, "" = no pinning
+	Workers         int    // event loops / worker processes, 0 = NumCPU
+	HistorySize     int
 	// Cluster configures the cluster targets (comet-cluster, ...).
 	Cluster ClusterOptions
 }
 
 // CometTarget runs bin/comet.
 func CometTarget(o TargetOptions) *Process {
-	return &Process{Label: "comet", Proto: ProtoComet, Key: o.APIKey, CPUs: o.CPUs, HTTPTransports: true, SubInURL: true,
+	return &Process{Label: "comet", Proto: ProtoComet, Key: o.APIKey, CPUs: o.CPUs, HTTPTransports: true, SubInURL: !o.CometSubMessage,
 		Args: func(port int, _ string) []string {
 			// Every load client shares one loopback address: no per-address cap.
 			a := []string{o.CometBin, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-api-key", o.APIKey,

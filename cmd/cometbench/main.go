@@ -62,6 +62,7 @@ func main() {
 		pin       = flag.Bool("pin", false, "pin the server to CPU 1, and the clients and publishers (this process) to CPU 0, with taskset")
 	)
 	flag.StringVar(&o.CometBin, "comet-bin", "bin/comet", "Comet binary")
+	flag.BoolVar(&o.CometSubMessage, "comet-sub-message", false, "Comet's WebSockets subscribe with a message after the upgrade, not in its URL (binaries from before /ws?ch=, for before/after runs)")
 	flag.StringVar(&o.CentrifugoBin, "centrifugo-bin", bench.DefaultCentrifugoBin(), "Centrifugo v5 binary (bench/peers/install.sh builds it)")
 	flag.StringVar(&o.NginxBin, "nginx-bin", "nginx", "nginx binary with the nchan module")
 	flag.StringVar(&o.APIKey, "api-key", "bench-key", "publish API key given to the targets")
