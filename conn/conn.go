@@ -58,10 +58,15 @@ func (l *Limits) maxBody() int {
 
 func (l *Limits) maxMessage() int {
 	if l.MaxMessageBytes > 0 {
-		return l.MaxMessageBytes
+		return min(l.MaxMessageBytes, maxMessageCap)
 	}
 	return 64 << 10
 }
+
+// maxMessageCap bounds MaxMessageBytes, so that a message's size and a
+// frame's remaining payload, compressed (compressedLimit) or not, fit an
+// int32.
+const maxMessageCap = 1 << 30
 
 // Env is an event loop's scratch space. The owner resets Out, feeds one
 // connection, then writes Out to that connection's socket. Nothing else in
@@ -117,14 +122,17 @@ type Conn struct {
 	need int32
 	// messages counts the data messages and chunked requests begun.
 	messages uint32
+	// left is the streamed data frame's payload still to come; 0 between
+	// frames. size is the data message's length so far, for
+	// MaxMessageBytes. A frame that would take its message past the cap
+	// (at most maxMessageCap) is refused before it streams, so both fit
+	// 32 bits, and a Conn fits 56 bytes (with 64-bit ones, 64): its
+	// session then fits a smaller size class.
+	left int32
+	size int32
 	// compressed says the data message being received has RSV1 set: its
 	// frames are collected whole and inflated at its end.
 	compressed bool
-	// left is the streamed data frame's payload still to come; 0 between
-	// frames.
-	left int64
-	// size is the data message's length so far, for MaxMessageBytes.
-	size int
 	// msg assembles a data message that spans frames or reads; nil
 	// otherwise, and always nil in StateClosing, where nothing is
 	// delivered.

@@ -53,7 +53,7 @@ func (c *Conn) feedFrame(env *Env, h Handler, in []byte) int {
 	if c.compressed {
 		limit = compressedLimit(limit)
 	}
-	if hdr.Length > int64(limit-c.size) {
+	if hdr.Length > int64(limit-int(c.size)) {
 		c.Close(env, ReasonTooBig)
 		return len(in)
 	}
@@ -79,7 +79,7 @@ func (c *Conn) feedFrame(env *Env, h Handler, in []byte) int {
 			return int(total)
 		}
 	}
-	c.fin, c.mask, c.maskPos, c.left = hdr.Fin, hdr.Mask, 0, hdr.Length
+	c.fin, c.mask, c.maskPos, c.left = hdr.Fin, hdr.Mask, 0, int32(hdr.Length) // at most the cap: checked above
 	if c.left == 0 {
 		c.endFrame(env, h)
 	}
@@ -134,14 +134,14 @@ func (c *Conn) feedControl(env *Env, hdr ws.Header, hn int, in []byte) int {
 // fails the connection as soon as it arrives, not when the message ends.
 func (c *Conn) feedPayload(env *Env, h Handler, in []byte) int {
 	n := len(in)
-	if int64(n) > c.left {
+	if n > int(c.left) {
 		n = int(c.left)
 	}
 	p := in[:n]
 	ws.Cipher(p, c.mask, int(c.maskPos))
 	c.maskPos = uint8((int(c.maskPos) + n) % 4)
-	c.left -= int64(n)
-	c.size += n
+	c.left -= int32(n)
+	c.size += int32(n)
 	// Compressed bytes say nothing about UTF-8: the inflated message is
 	// checked when it is complete.
 	if c.fragOp == ws.OpText && !c.compressed && !c.utf8.Write(p) {
@@ -152,7 +152,7 @@ func (c *Conn) feedPayload(env *Env, h Handler, in []byte) int {
 		if c.msg == nil {
 			c.msg = getMessageBuffer()
 		}
-		c.msg.B = append(growMessage(c.msg.B, n, c.size+int(c.left)), p...)
+		c.msg.B = append(growMessage(c.msg.B, n, int(c.size)+int(c.left)), p...)
 	}
 	if c.left == 0 {
 		c.endFrame(env, h)

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"testing"
-	"unsafe"
 )
 
 // TestChanIndexMatchesMap drives an index with random adds
@@ -56,13 +55,5 @@ func TestChanIndexMatchesMap(t *testing.T) {
 	check(-1)
 	if cap(sh.m) > 64 || len(sh.idx) > 8 {
 		t.Fatalf("emptied index keeps %d records' room and %d slots", cap(sh.m), len(sh.idx))
-	}
-}
-
-// TestLocalChannelSize guards the one record a personal channel costs:
-// 80 bytes is a size class; one byte more is the 96-byte class.
-func TestLocalChannelSize(t *testing.T) {
-	if n := unsafe.Sizeof(localChannel{}); n > 80 {
-		t.Fatalf("localChannel is %d bytes, want at most 80", n)
 	}
 }

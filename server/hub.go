@@ -34,10 +34,28 @@ type sessionSub struct {
 	seq   uint64
 	join  *joinWait // non-nil while a join waits for the engine
 	pos   int32
-	gap   bool // history did not reach back to the requested position
-	// missed counts, with gap, what history no longer held (0: unknown,
-	// the epoch changed); told once, in the next poll answer or open event.
-	missed uint32
+	// gapMissed says, in its top bit, that history did not reach back to
+	// the requested position, and in the others what it no longer held
+	// (0: unknown, the epoch changed); told once, in the next poll answer
+	// or open event. One word, not a bool and a count: the entry is 48
+	// bytes, a size class below 56.
+	gapMissed uint32
+}
+
+const gapBit = 1 << 31
+
+// gap reports whether history did not reach back to the requested position.
+func (ss *sessionSub) gap() bool { return ss.gapMissed&gapBit != 0 }
+
+// missed is what history no longer held, with gap (0: unknown).
+func (ss *sessionSub) missed() uint64 { return uint64(ss.gapMissed &^ gapBit) }
+
+// setGap records the join's gap and what it missed (capped at 2^31-1).
+func (ss *sessionSub) setGap(gap bool, missed uint64) {
+	ss.gapMissed = uint32(min(missed, gapBit-1))
+	if gap {
+		ss.gapMissed |= gapBit
+	}
 }
 
 // joinWait holds the live messages that arrive while a subscription waits

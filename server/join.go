@@ -86,8 +86,7 @@ func (s *session) applyJoin(c *chanRead) (int, *joinWait, error) {
 	}
 	ss.epoch = s.streamEpoch(c.st)
 	ss.seq = c.rec.After
-	ss.gap = c.hasSince && !c.rec.Recovered
-	ss.missed = uint32(min(c.rec.Missed, 1<<32-1))
+	ss.setGap(c.hasSince && !c.rec.Recovered, c.rec.Missed)
 	if s.kind != kindPoll && c.interest != nil { // a first join, not a resync
 		s.presenceJoined(c.name)
 	}

@@ -183,7 +183,7 @@ func (s *session) onPollJoined(r *request) {
 		}
 		if j >= 0 {
 			l.collectReplay(c, held)
-			answer = answer || s.subs[j].gap
+			answer = answer || s.subs[j].gap()
 		}
 	}
 	if answer || len(l.replay) > 0 || l.replayOverflow {
@@ -227,7 +227,7 @@ func (s *session) answerSubscribedPoll(msgs []*message) {
 func (s *session) appendSubPositions(dst []pollPos) []pollPos {
 	for i := range s.subs {
 		ss := &s.subs[i]
-		dst = append(dst, pollPos{name: ss.lc.name, epoch: ss.epoch, seq: ss.seq, gap: ss.gap, missed: uint64(ss.missed)})
+		dst = append(dst, pollPos{name: ss.lc.name, epoch: ss.epoch, seq: ss.seq, gap: ss.gap(), missed: ss.missed()})
 	}
 	return dst
 }

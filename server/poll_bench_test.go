@@ -251,7 +251,7 @@ func TestPollParksOnOneRead(t *testing.T) {
 			t.Fatalf("round %d: %d engine reads to park %d polls, want %d", round, reads, n, n+1)
 		}
 		for i, s := range p.l.sessions {
-			if len(s.subs) != 1 || s.subs[0].seq != p.seq || s.subs[0].epoch != p.epoch || s.subs[0].gap {
+			if len(s.subs) != 1 || s.subs[0].seq != p.seq || s.subs[0].epoch != p.epoch || s.subs[0].gap() {
 				t.Fatalf("round %d: poll %d parked at %+v, want %s %d", round, i, s.subs, p.epoch, p.seq)
 			}
 		}

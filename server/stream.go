@@ -128,7 +128,7 @@ func (s *session) appendOpen(dst []byte) []byte {
 	ev = append(ev, '"')
 	l.pollPos = l.pollPos[:0]
 	for i := range s.subs {
-		l.pollPos = append(l.pollPos, pollPos{name: s.subs[i].lc.name, gap: s.subs[i].gap, missed: uint64(s.subs[i].missed)})
+		l.pollPos = append(l.pollPos, pollPos{name: s.subs[i].lc.name, gap: s.subs[i].gap(), missed: s.subs[i].missed()})
 	}
 	ev = appendGaps(ev, l.pollPos)
 	ev = append(ev, '}')
