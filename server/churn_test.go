@@ -137,7 +137,7 @@ func TestSubscriptionIndexInvariants(t *testing.T) {
 				l.subscribe(s, ch)
 			}
 		}
-		for _, lc := range l.hub {
+		for _, lc := range l.hub.all() {
 			for pos, e := range lc.subs {
 				if ss := e.s.subs[e.ref]; ss.lc != lc || int(ss.pos) != pos {
 					t.Fatalf("step %d: entry %d of %s points back to %+v", step, pos, lc.name, ss)

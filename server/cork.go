@@ -121,7 +121,7 @@ func (l *loop) fanOutShare(batch []*message) int {
 	writes := 0
 	for i, m := range batch {
 		cost := 1
-		if lc := l.hub[m.pub.Channel]; lc != nil {
+		if lc := l.hub.get(m.pub.Channel); lc != nil {
 			if lc.batchGen != l.batchGen {
 				lc.batchGen, lc.batchAt = l.batchGen, 0
 			}
@@ -158,7 +158,7 @@ func (l *loop) deliverBatch(batch []*message) {
 	groups := l.groups[:0]
 	lcs := l.batchLC[:0]
 	for _, m := range batch {
-		lc := l.hub[m.pub.Channel]
+		lc := l.hub.get(m.pub.Channel)
 		lcs = append(lcs, lc)
 		if lc == nil {
 			continue

@@ -130,7 +130,7 @@ func TestBatchStopsAtAGap(t *testing.T) {
 	c := &callConn{}
 	l.sessions[0].gc = c
 	batch := append(batchMessages(1, 2), batchMessages(5, 2)...) // 3 and 4 are missing
-	l.deliverMany(l.hub["bench"], batch)
+	l.deliverMany(l.hub.get("bench"), batch)
 	out := c.out.Bytes()
 	if !bytes.Contains(out, []byte(`"n":1}`)) || !bytes.Contains(out, []byte(`"n":2}`)) {
 		t.Fatalf("the messages before the gap were not written: %s", out)

@@ -12,7 +12,7 @@ import (
 // It allocates nothing: gnet copies only what the socket does not take at
 // once.
 func (l *loop) deliver(m *message) {
-	lc := l.hub[m.pub.Channel]
+	lc := l.hub.get(m.pub.Channel)
 	if lc == nil {
 		return
 	}

@@ -1,5 +1,7 @@
 package server
 
+import "hash/maphash"
+
 // The loop's hub: for each channel with local subscribers, the list of
 // them (the fan-out that writes a message to all of them is fanout.go).
 
@@ -82,7 +84,7 @@ func (w *joinWait) hold(m *message) {
 // interest, and whether that interest is new (the join subscribes at the
 // engine). name may alias request bytes: it is copied when kept.
 func (l *loop) subscribe(s *session, name string) (int, *interest, bool) {
-	lc := l.hub[name]
+	lc := l.hub.get(name)
 	created := false
 	if lc == nil {
 		var rec *localChannel
@@ -93,7 +95,7 @@ func (l *loop) subscribe(s *session, name string) (int, *interest, bool) {
 			// local channel of our own, sharing rec's interest and name.
 			lc = &localChannel{interest: interest{name: rec.name}, it: rec.it}
 		}
-		l.hub[lc.name] = lc
+		l.hub.add(lc)
 	}
 	s.subs = append(s.subs, sessionSub{lc: lc, pos: int32(len(lc.subs))})
 	lc.subs = append(lc.subs, localSub{s: s, ref: int32(len(s.subs) - 1)})
@@ -127,7 +129,7 @@ func (l *loop) unsubscribe(s *session, i int) {
 	l.stats.subscriptions.add(-1)
 
 	if len(lc.subs) == 0 {
-		delete(l.hub, lc.name)
+		l.hub.remove(lc.name)
 		l.srv.interest.remove(lc.it, l.bit, l.nowMillis())
 	}
 	if ss.join == nil {
@@ -144,3 +146,34 @@ func (s *session) subIndex(name string) int {
 	}
 	return -1
 }
+
+// channelsByName is a loop's hub: its channels with local subscribers, by
+// name, on the same index the node's interest uses (chan_index.go): a
+// Go map of names to pointers cost ~42 bytes a channel and as much again
+// in the tables it left behind while it grew. Loop-owned.
+type channelsByName struct{ chanIndex }
+
+func newChannelsByName() channelsByName {
+	return channelsByName{chanIndex{seed: maphash.MakeSeed()}}
+}
+
+// get returns channel name's record, or nil.
+func (h *channelsByName) get(name string) *localChannel {
+	return h.find(name, maphash.String(h.seed, name))
+}
+
+// add adds lc, whose name the hub does not hold.
+func (h *channelsByName) add(lc *localChannel) { h.insert(lc, maphash.String(h.seed, lc.name)) }
+
+// remove removes channel name, if the hub holds it, and gives back the
+// index's memory once it is a quarter full.
+func (h *channelsByName) remove(name string) {
+	if p := h.lookup(name, maphash.String(h.seed, name)); p >= 0 {
+		h.removeAt(p)
+		h.shrink()
+	}
+}
+
+// all returns the records, in no order; the caller must not add or
+// remove while it walks them.
+func (h *channelsByName) all() []*localChannel { return h.m }

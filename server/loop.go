@@ -32,7 +32,7 @@ type loop struct {
 	drainOrder   []*session
 	drained      int
 	drainPlanned bool
-	hub          map[string]*localChannel
+	hub          channelsByName
 	freeReqs     *request
 	feeding      *session // the session whose input is being fed, if any
 	// presenceAt (Unix ms) is when the loop next refreshes its presence.
@@ -98,7 +98,7 @@ func newLoop(srv *Server, idx int, el gnet.EventLoop) *loop {
 		el:    el,
 		wheel: wheel.New[*session](1024),
 		start: srv.conf().Now(),
-		hub:   make(map[string]*localChannel),
+		hub:   newChannelsByName(),
 	}
 	l.takeLimits(srv.conf())
 	l.drainTask = gnet.RunnableFunc(func(context.Context) error {

@@ -140,7 +140,7 @@ func (s *session) parkFromRead(r *request) bool {
 		return false
 	}
 	for i := range r.chans {
-		if lc := l.hub[r.chans[i].name]; lc == nil || len(lc.subs) == 0 {
+		if lc := l.hub.get(r.chans[i].name); lc == nil || len(lc.subs) == 0 {
 			return false
 		}
 	}

@@ -99,8 +99,8 @@ func (s *Server) eachLoop(ctx context.Context, ask func(*loop) []ChannelCount, a
 // Loop-owned.
 func (l *loop) topChannels(k int) []ChannelCount {
 	h := make(minHeap, 0, k)
-	for name, lc := range l.hub {
-		c := ChannelCount{Channel: name, Subscribers: len(lc.subs)}
+	for _, lc := range l.hub.all() {
+		c := ChannelCount{Channel: lc.name, Subscribers: len(lc.subs)}
 		switch {
 		case len(h) < k:
 			heap.Push(&h, c)
@@ -141,7 +141,7 @@ func (h *minHeap) Pop() any {
 func (l *loop) countChannels(names []string) []ChannelCount {
 	var out []ChannelCount
 	for _, name := range names {
-		if lc := l.hub[name]; lc != nil {
+		if lc := l.hub.get(name); lc != nil {
 			out = append(out, ChannelCount{Channel: name, Subscribers: len(lc.subs)})
 		}
 	}
