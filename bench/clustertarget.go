@@ -61,7 +61,7 @@ func proxyProcess(label string, proto Proto, key string, o TargetOptions, http s
 	for k, v := range files {
 		all[k] = v
 	}
-	return &Process{Label: label, Proto: proto, Key: key, CPUs: o.CPUs, Files: all, HTTPTransports: proto == ProtoComet, SubInURL: proto == ProtoComet,
+	return &Process{Label: label, Proto: proto, Key: key, CPUs: o.CPUs, Files: all, HTTPTransports: proto == ProtoComet, SubInURL: proto == ProtoComet && !o.CometSubMessage,
 		Args: func(_ int, dir string) []string {
 			return []string{o.NginxBin, "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", filepath.Join(dir, "nginx.conf")}
 		}}

@@ -88,8 +88,8 @@ func AppendHeaderInt(dst []byte, name string, v int64) []byte {
 }
 
 // appendNoNewline appends s with CR and LF replaced by SP. It copies
-// first and mends after: one pass over short values, without building the
-// byte set strings.ContainsAny builds per call.
+// first and then mends the copy, without building the byte set
+// strings.ContainsAny builds per call.
 func appendNoNewline(dst []byte, s string) []byte {
 	start := len(dst)
 	dst = append(dst, s...)

@@ -45,7 +45,7 @@ type Limits struct {
 	// MaxBodyBytes caps a request body; zero means 64 KiB.
 	MaxBodyBytes int
 	// MaxMessageBytes caps a WebSocket message after reassembly; zero means
-	// 64 KiB.
+	// 64 KiB, and more than 1 GiB (maxMessageCap) means 1 GiB.
 	MaxMessageBytes int
 }
 
@@ -125,7 +125,8 @@ type Conn struct {
 	// left is the streamed data frame's payload still to come; 0 between
 	// frames. size is the data message's length so far, for
 	// MaxMessageBytes. A frame that would take its message past the cap
-	// (at most maxMessageCap) is refused before it streams, so both fit
+	// (at most maxMessageCap, or compressedLimit of it for a compressed
+	// message: about 1.2 GiB) is refused before it streams, so both fit
 	// 32 bits, and a Conn fits 56 bytes (with 64-bit ones, 64): its
 	// session then fits a smaller size class.
 	left int32

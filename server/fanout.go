@@ -1,6 +1,8 @@
 package server
 
 import (
+	"unsafe"
+
 	"github.com/comet-im/comet/conn"
 	"github.com/comet-im/comet/protocol"
 )
@@ -27,15 +29,13 @@ func (l *loop) deliver(m *message) {
 			l.offerAny(s, ss, m, &written)
 		case f.shared[k] != nil && !s.Deflate():
 			// What the transport's write would send, without its calls.
-			// next found the epoch the same: only the seq moves (a
-			// string store is two words and a write barrier check).
-			ss.seq = f.seq
+			f.advance(ss)
 			b := f.shared[k]
 			l.stats.wrote(len(b))
 			_, _ = s.gc.Write(b)
 			written++
 		case transports[k].write != nil:
-			ss.seq = f.seq
+			f.advance(ss)
 			transports[k].write(l, s, m)
 			if transports[k].shared != nil {
 				f.learn(k, m)
@@ -94,6 +94,18 @@ func (f *fanOut) learn(k kind, m *message) {
 func (f *fanOut) next(s *session, ss *sessionSub) bool {
 	return ss.join == nil && protocol.LiveNext(ss.epoch, ss.seq, f.epoch, f.seq) &&
 		(f.from == "" || !s.isFrom(f.from))
+}
+
+// advance moves ss, which next found at the message's epoch, to the
+// message. The epoch is stored only when it is another string with the
+// same bytes (a join's history read, a Redis broker's reply), so that
+// from then on next compares pointers; a string store is two words and a
+// write barrier check a subscriber would otherwise pay per message.
+func (f *fanOut) advance(ss *sessionSub) {
+	if unsafe.StringData(ss.epoch) != unsafe.StringData(f.epoch) {
+		ss.epoch = f.epoch
+	}
+	ss.seq = f.seq
 }
 
 // offerAny gives m to one subscriber, whatever its state: held by a join

@@ -15,7 +15,8 @@ import (
 // allocates, so no GC runs to find the garbage. So every janitorInterval
 // the janitor looks at the heap (its objects, live or dead, and its free
 // pages not yet returned); when it is past janitorSlack and more than
-// twice what the last settle left, it settles it: two GCs (the pools'
+// twice its level (what the last settle that freed much left, or the
+// heap at start, or the least seen since), it settles it: two GCs (the pools'
 // victims go with the second) and the free pages back to the system.
 //
 // Three rules keep that from costing a busy node anything:
@@ -52,7 +53,8 @@ type janitorState struct {
 }
 
 // due says whether a heap of total bytes should be settled now, after an
-// interval in which the sockets moved moved bytes, and counts the tick.
+// interval in which the sockets moved the given bytes, and counts the
+// tick.
 func (j *janitorState) due(total, moved uint64) bool {
 	if total < j.settled {
 		j.settled = total

@@ -54,8 +54,8 @@ func (h *latency) observe(d time.Duration) {
 
 // callClock anchors the timing of calls: time.Since(callClock) reads the
 // monotonic clock alone, where time.Now reads the wall clock too, which
-// doubles the cost (about 100 ns against 35 on this project's VMs, a
-// sixth of a short poll). A duration needs no wall clock.
+// doubles the cost (about 100 ns against 35 on this project's VMs; a
+// short poll times one call). A duration needs no wall clock.
 var callClock = time.Now()
 
 // now is the start of a timed call (a method, so that callers need not
