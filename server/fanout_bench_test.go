@@ -22,25 +22,36 @@ import (
 type countingConn struct {
 	gnet.Conn
 	bytes int
+	calls int // writes and writevs: system calls on a real socket
 	lastN int
-	last  [32]byte
+	last  [32]byte // the start of the last buffer written
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {
 	c.bytes += len(p)
+	c.calls++
+	c.keepLast(p)
+	return len(p), nil
+}
+
+func (c *countingConn) keepLast(p []byte) {
 	if len(p) >= len(c.last) {
 		c.last, c.lastN = [len(c.last)]byte(p), len(c.last)
 	} else {
 		c.lastN = copy(c.last[:], p)
 	}
-	return len(p), nil
 }
+
 func (c *countingConn) Writev(bs [][]byte) (int, error) {
 	n := 0
 	for _, b := range bs {
 		n += len(b)
 	}
 	c.bytes += n
+	c.calls++
+	if len(bs) > 0 {
+		c.keepLast(bs[len(bs)-1])
+	}
 	return n, nil
 }
 func (c *countingConn) OutboundBuffered() int { return 0 }

@@ -114,7 +114,7 @@ func TestDeliverOwnAndEphemeral(t *testing.T) {
 
 // TestDeliverAdoptsAStream: a subscriber on an empty epoch (a channel
 // with no stream when it joined) is told the stream's epoch, then gets its
-// first message, and is on the stream's epoch after.
+// first message, in one write, and is on the stream's epoch after.
 func TestDeliverAdoptsAStream(t *testing.T) {
 	l, m := newBenchLoop(t, 1, kindNative)
 	empty := string(protocol.AppendEmptyEpoch(nil, 1))
@@ -125,7 +125,10 @@ func TestDeliverAdoptsAStream(t *testing.T) {
 		t.Errorf("%d bytes written, want %d (the epoch event's frame, then the message)", got, want)
 	}
 	if c := written(l, 0); c.lastN == 0 || !bytes.Equal(c.last[:c.lastN], m.frame[:c.lastN]) {
-		t.Errorf("last write %q is not the message", c.last[:c.lastN])
+		t.Errorf("last buffer written %q is not the message", c.last[:c.lastN])
+	}
+	if c := written(l, 0); c.calls != 1 {
+		t.Errorf("%d writes, want 1 (the epoch event and the message together)", c.calls)
 	}
 	if ss := &l.sessions[0].subs[0]; ss.epoch != "e.1" || ss.seq != 1 {
 		t.Errorf("at %s/%d, want e.1/1", ss.epoch, ss.seq)

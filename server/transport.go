@@ -169,11 +169,23 @@ func (s *session) take(ss *sessionSub, m *message) protocol.Live {
 	step := protocol.LiveStep(ss.epoch, ss.seq, m.pub)
 	switch step {
 	case protocol.LiveAdopt:
+		// The stream's first message to a subscriber that joined before it
+		// had one: the epoch event and the message leave in one write, not
+		// two (every subscriber of a new channel takes this path once).
+		l := s.loop
+		corked := l.cork == nil
+		if corked {
+			l.cork = s
+		}
 		s.tellEpoch(ss.lc.name, m.pub.Epoch)
+		ss.epoch, ss.seq = m.pub.Epoch, m.pub.Seq
+		s.transport().write(l, s, m)
+		if corked {
+			l.uncork()
+		}
 		if s.isGone() {
 			return protocol.LiveSkip // the write failed: gnet closed the connection
 		}
-		fallthrough
 	case protocol.LiveDeliver:
 		ss.epoch, ss.seq = m.pub.Epoch, m.pub.Seq
 		s.transport().write(s.loop, s, m)
