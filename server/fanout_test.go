@@ -134,3 +134,30 @@ func TestDeliverAdoptsAStream(t *testing.T) {
 		t.Errorf("at %s/%d, want e.1/1", ss.epoch, ss.seq)
 	}
 }
+
+// TestReplayLeavesInOneWrite: a join's replay of several messages is one
+// writev to the subscriber, not one write each, and moves it to the last.
+func TestReplayLeavesInOneWrite(t *testing.T) {
+	l, m := newBenchLoop(t, 1, kindNative)
+	at(l, 0, "e.1", 0)
+	want := 0
+	for seq := uint64(1); seq <= 5; seq++ {
+		r := m
+		if seq > 1 {
+			r = messageOf(&broker.Publication{Channel: "bench", Epoch: "e.1", Seq: seq, Time: 1, Data: []byte(`{"n":1}`)})
+		}
+		l.replay = append(l.replay, r)
+		want += len(r.frame)
+	}
+	l.sessions[0].writeReplay(0, 5)
+	c := written(l, 0)
+	if c.calls != 1 || c.bytes != want {
+		t.Errorf("%d writes of %d bytes, want 1 of %d", c.calls, c.bytes, want)
+	}
+	if ss := &l.sessions[0].subs[0]; ss.seq != 5 {
+		t.Errorf("at seq %d after the replay, want 5", ss.seq)
+	}
+	if len(l.replay) != 0 || l.cork != nil {
+		t.Errorf("replay left %d messages, cork %v", len(l.replay), l.cork != nil)
+	}
+}

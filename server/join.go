@@ -115,6 +115,14 @@ func (s *session) offer(i int, m *message) bool {
 	return s.take(&s.subs[i], m) != protocol.LiveGap
 }
 
+// replayFlushParts and replayFlushBytes bound one writev of a replay: its
+// buffers (far below the kernel's 1,024) and the bytes copied for it (an
+// iframe's scripts are copies, not shared frames).
+const (
+	replayFlushParts = 256
+	replayFlushBytes = 256 << 10
+)
+
 // writeReplay offers l.replay to subscription i and clears it. When the
 // replay stopped short of the stream's top (a page of history, or a gap),
 // the subscription resyncs for the rest.
@@ -130,6 +138,13 @@ func (s *session) writeReplay(i int, top uint64) {
 	}
 	name := s.subs[i].lc.name
 	more := l.replayOverflow
+	// A replay leaves in one writev, not one write per message (a client
+	// that reconnects after a blip catches up in one system call), flushed
+	// early only to bound the writev and the copies it holds.
+	corked := l.cork == nil
+	if corked {
+		l.cork = s
+	}
 	for _, m := range l.replay {
 		if s.isGone() || s.State() == conn.StateClosed {
 			break
@@ -138,6 +153,13 @@ func (s *session) writeReplay(i int, top uint64) {
 			more = true
 			break
 		}
+		if corked && (len(l.corkParts) >= replayFlushParts || len(l.arena) >= replayFlushBytes) {
+			l.uncork()
+			l.cork = s
+		}
+	}
+	if corked {
+		l.uncork()
 	}
 	clear(l.replay)
 	l.replay = l.replay[:0]
