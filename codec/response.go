@@ -125,12 +125,10 @@ func AppendResponse(dst []byte, code int, contentType string, extra []byte, body
 func AppendResponseHead(dst []byte, code int, contentType string, extra []byte, contentLength int, keepAlive bool) []byte {
 	dst = AppendStatusLine(dst, code)
 	if contentType != "" {
-		dst = append(dst, "Content-Type: "...)
-		dst = append(appendNoNewline(dst, contentType), "\r\n"...)
+		dst = AppendHeader(dst, "Content-Type", contentType)
 	}
 	if hasContent(code) {
-		dst = append(dst, "Content-Length: "...)
-		dst = append(strconv.AppendInt(dst, int64(contentLength), 10), "\r\n"...)
+		dst = AppendHeaderInt(dst, "Content-Length", int64(contentLength))
 	}
 	if !keepAlive {
 		dst = append(dst, "Connection: close\r\n"...)

@@ -42,6 +42,17 @@ var _ [maxCorkParts - 3*corkRun]struct{} // compile-time: 3*corkRun <= maxCorkPa
 // times.
 const corkRun = 16
 
+// corkFor starts queueing s's writes for one writev, unless a caller
+// already corks (that caller uncorks); it reports whether it corked, and
+// then its caller calls uncork.
+func (l *loop) corkFor(s *session) bool {
+	if l.cork != nil {
+		return false
+	}
+	l.cork = s
+	return true
+}
+
 // emit hands shared bytes to s's socket, or queues them while s is
 // corked. It takes the loop (s.loop) from its caller: the fan-out has it
 // at hand, and reading it from the session costs a cache line per
@@ -215,13 +226,15 @@ func (l *loop) deliverMany(lc *localChannel, msgs []*message) {
 		case s.kind == kindPoll:
 			s.markReady()
 		default:
-			l.cork = s
+			corked := l.corkFor(s)
 			for _, m := range msgs {
 				if !l.offer(s, ss, m, &written) {
 					break // a gap: the resync reads the rest
 				}
 			}
-			l.uncork()
+			if corked {
+				l.uncork()
+			}
 		}
 		if s.pastBudget(budget) {
 			l.slow = append(l.slow, s)

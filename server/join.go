@@ -141,10 +141,7 @@ func (s *session) writeReplay(i int, top uint64) {
 	// A replay leaves in one writev, not one write per message (a client
 	// that reconnects after a blip catches up in one system call), flushed
 	// early only to bound the writev and the copies it holds.
-	corked := l.cork == nil
-	if corked {
-		l.cork = s
-	}
+	corked := l.corkFor(s)
 	for _, m := range l.replay {
 		if s.isGone() || s.State() == conn.StateClosed {
 			break
@@ -155,7 +152,7 @@ func (s *session) writeReplay(i int, top uint64) {
 		}
 		if corked && (len(l.corkParts) >= replayFlushParts || len(l.arena) >= replayFlushBytes) {
 			l.uncork()
-			l.cork = s
+			l.corkFor(s)
 		}
 	}
 	if corked {

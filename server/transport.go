@@ -172,25 +172,25 @@ func (s *session) take(ss *sessionSub, m *message) protocol.Live {
 		// The stream's first message to a subscriber that joined before it
 		// had one: the epoch event and the message leave in one write, not
 		// two (every subscriber of a new channel takes this path once).
-		l := s.loop
-		corked := l.cork == nil
-		if corked {
-			l.cork = s
-		}
+		corked := s.loop.corkFor(s)
 		s.tellEpoch(ss.lc.name, m.pub.Epoch)
-		ss.epoch, ss.seq = m.pub.Epoch, m.pub.Seq
-		s.transport().write(l, s, m)
+		s.writeNext(ss, m)
 		if corked {
-			l.uncork()
+			s.loop.uncork()
 		}
 		if s.isGone() {
 			return protocol.LiveSkip // the write failed: gnet closed the connection
 		}
 	case protocol.LiveDeliver:
-		ss.epoch, ss.seq = m.pub.Epoch, m.pub.Seq
-		s.transport().write(s.loop, s, m)
+		s.writeNext(ss, m)
 	}
 	return step
+}
+
+// writeNext moves ss to m and writes m.
+func (s *session) writeNext(ss *sessionSub, m *message) {
+	ss.epoch, ss.seq = m.pub.Epoch, m.pub.Seq
+	s.transport().write(s.loop, s, m)
 }
 
 // own reports whether s published m without asking for it back.
