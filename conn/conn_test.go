@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -582,6 +583,16 @@ func wsCases() []feedCase {
 		{
 			name:   "64-bit length: 1009 from the header alone",
 			steps:  once(frameLen(true, 0, ws.OpBinary, 1<<40, "")),
+			out:    []string{bigClose},
+			state:  StateClosed,
+			reason: ReasonTooBig,
+		},
+		{
+			// The cap keeps a frame's remaining length and a message's size
+			// in 32 bits whatever a library user asks for.
+			name:   "MaxMessageBytes past 1 GiB is 1 GiB: a 2 GiB frame gets 1009 from its header",
+			limits: Limits{MaxMessageBytes: math.MaxInt},
+			steps:  once(frameLen(true, 0, ws.OpBinary, 1<<31, "")),
 			out:    []string{bigClose},
 			state:  StateClosed,
 			reason: ReasonTooBig,
