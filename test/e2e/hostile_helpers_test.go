@@ -242,9 +242,19 @@ func isClosed(err error) bool {
 // waitFor polls cond until it holds, failing after d.
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
+	waitForOrSay(t, what, d, cond, nil)
+}
+
+// waitForOrSay is waitFor whose failure also says what detail returns
+// (the state that did not come), when detail is not nil.
+func waitForOrSay(t *testing.T, what string, d time.Duration, cond func() bool, detail func() string) {
+	t.Helper()
 	end := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(end) {
+			if detail != nil {
+				t.Fatalf("timed out waiting for %s: %s", what, detail())
+			}
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)

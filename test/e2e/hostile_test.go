@@ -572,14 +572,9 @@ func TestHostileBigMessagesReleased(t *testing.T) {
 	// keeps its shadow memory, so RSS is asserted in make test's run
 	// without the race detector.
 	if !raceEnabled {
-		end := time.Now().Add(45 * time.Second)
-		for s.rss(t)-before >= 48<<20 {
-			if time.Now().After(end) {
-				t.Fatalf("timed out waiting for the memory of the big messages to be released: RSS %d MB before; now %s",
-					before>>20, memoryReport(t, s, admin))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitForOrSay(t, "the memory of the big messages to be released", 45*time.Second, func() bool {
+			return s.rss(t)-before < 48<<20
+		}, func() string { return fmt.Sprintf("RSS %d MB before; now %s", before>>20, memoryReport(t, s, admin)) })
 	}
 	t.Logf("RSS %d MB before, %d MB after three 16 MiB echoes, %d MB once idle", before>>20, peak>>20, s.rss(t)>>20)
 	servesOrdinaryClient(t, s)
